@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { createMemoryCounterStore } from '../adapters/memory/memory-counter-store.js';
+import { createMemoryDeduper } from '../adapters/memory/memory-deduper.js';
+import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
+import { createMemoryFrequencyStore } from '../adapters/memory/memory-frequency-store.js';
+import type { AllotConfig } from '../config/config.js';
+import type { ConfigStore } from '../core/ports/config-store.js';
+import { SelectorState } from '../core/selection/selector-state.js';
+import { createDecide } from '../decision/decide.js';
+import { createPlanSource, type PlanSource } from '../decision/plan-source.js';
+import { createAdService } from '../manager/ad-service.js';
+import type { Clock } from '../manager/clock.js';
+import { systemClock } from '../manager/clock.js';
+import { createPlacementService } from '../manager/placement-service.js';
+import { createStatusService } from '../manager/status-service.js';
+import { startAggregator } from '../pipeline/aggregator.js';
+import { createEventPublisher } from '../pipeline/event-publisher.js';
+import { createServer } from '../server/create-server.js';
+import { createMetrics, type Metrics } from '../server/metrics.js';
+import { createBeaconService } from '../tracking/beacon-service.js';
+import { createBeaconSigner } from '../tracking/beacon-token.js';
+import { loadOrCreateSecret } from './secrets.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export interface Allot {
+  app: FastifyInstance;
+  config: AllotConfig;
+  adminToken: string;
+  metrics: Metrics;
+  planSource: PlanSource;
+  store: ConfigStore;
+  logger: Logger;
+  /** Starts listening on config.host:config.port; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: stop accepting, flush events, drain consumers, close stores. */
+  close(): Promise<void>;
+}
+
+export interface CreateAllotOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** Opens the config store the configuration names; PostgreSQL's client loads only when used. */
+async function openConfigStore(config: AllotConfig): Promise<ConfigStore> {
+  if (config.configDb.kind === 'postgres') {
+    const { createPostgresConfigStore } = await import('../adapters/postgres/postgres-config-store.js');
+    return createPostgresConfigStore({ url: config.configDb.url, schema: config.configDb.schema });
+  }
+  const { createSqliteConfigStore } = await import('../adapters/sqlite/sqlite-config-store.js');
+  return createSqliteConfigStore({ path: config.configDb.path });
+}
+
+/**
+ * The composition root of the embedded (single-process) Allot: the only place that chooses
+ * adapters. Everything else receives its dependencies.
+ */
+export async function createAllot(config: AllotConfig, opts: CreateAllotOptions = {}): Promise<Allot> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
+  const metrics = createMetrics();
+
+  const admin = config.adminToken ?? loadOrCreateSecret(config.dataDir, 'admin-token').value;
+  const beaconSecret = config.beaconSecret ?? loadOrCreateSecret(config.dataDir, 'beacon-secret').value;
+  const signer = createBeaconSigner(new Map([['k1', Buffer.from(beaconSecret)]]), 'k1');
+
+  const store = await openConfigStore(config);
+  const bus = createMemoryEventBus({
+    onHandlerError: (group, err) => logger.error({ err, group }, 'consumer failed; will redeliver'),
+  });
+  const counters = createMemoryCounterStore();
+  const deduper = createMemoryDeduper();
+  const frequency = createMemoryFrequencyStore({ pendingMs: config.impressionTtlSeconds * 1000 });
+
+  const planSource = createPlanSource({
+    store,
+    pollMs: config.planPollMs,
+    onSwap: (plan, ms) => {
+      metrics.planRevision.set(plan.revision);
+      metrics.planCompileSeconds.set(ms / 1000);
+      logger.debug({ revision: plan.revision, compileMs: ms }, 'plan swapped');
+    },
+    onError: (err) => logger.error({ err }, 'plan refresh failed; serving the previous plan'),
+  });
+  await planSource.refresh();
+  planSource.start();
+  const plan = planSource.current;
+
+  const publisher = createEventPublisher(bus, {
+    onError: (err) => logger.error({ err }, 'event publish failed'),
+  });
+  const aggregator = startAggregator({
+    bus,
+    counters,
+    deduper,
+    frequency,
+    plan,
+    clock: now,
+    dedupTtlMs: {
+      decision: config.impressionTtlSeconds * 1000,
+      impression: config.impressionTtlSeconds * 1000 + 60_000,
+      click: config.clickTtlSeconds * 1000 + 60_000,
+    },
+    onCounted: (type, counted, duplicates) => {
+      if (counted > 0) metrics.eventsCounted.inc({ type }, counted);
+      if (duplicates > 0) metrics.eventsDuplicate.inc({ type }, duplicates);
+    },
+  });
+
+  const changed = () => planSource.refresh();
+  const app = await createServer({
+    logger,
+    metrics,
+    adminToken: admin,
+    plan,
+    decide: createDecide({
+      plan,
+      selector: new SelectorState(),
+      frequency,
+      signer,
+      publisher,
+      now,
+      newId: randomUUID,
+      publicUrl: config.publicUrl ?? '',
+    }),
+    handleBeacon: createBeaconService({
+      signer,
+      publisher,
+      plan,
+      now,
+      ttlSeconds: { impression: config.impressionTtlSeconds, click: config.clickTtlSeconds },
+    }),
+    ads: createAdService({ store, clock, changed }),
+    placements: createPlacementService({ store, clock, changed }),
+    status: createStatusService({ store, counters, clock }),
+    decisionBodyLimitBytes: config.decisionBodyLimitBytes,
+    managerBodyLimitBytes: config.managerBodyLimitBytes,
+    version,
+  });
+
+  let closing: Promise<void> | null = null;
+  const shutdown = async (): Promise<void> => {
+    planSource.stop();
+    await app.close();
+    await publisher.drain();
+    await bus.close();
+    await aggregator.stop();
+    await counters.close();
+    await store.close();
+  };
+
+  return {
+    app,
+    config,
+    adminToken: admin,
+    metrics,
+    planSource,
+    store,
+    logger,
+    async listen() {
+      return app.listen({ port: config.port, host: config.host });
+    },
+    close() {
+      closing ??= Promise.race([
+        shutdown(),
+        new Promise<void>((_, reject) =>
+          setTimeout(() => reject(new Error('shutdown timed out')), config.shutdownTimeoutMs).unref(),
+        ),
+      ]);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import { createAllot } from '../app/create-allot.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+
+const HELP = `allot — ad allocation server
+
+Usage:
+  allot start            start Allot (embedded: SQLite config, in-memory pipeline)
+  allot --help           this help
+  allot --version        print the version
+
+Configuration comes from environment variables (docs/configuration.md):
+  PORT (8080)  HOST (127.0.0.1)  ALLOT_DATA_DIR (./.allot)  ALLOT_ADMIN_TOKEN
+  ALLOT_CONFIG_DB (sqlite:<dataDir>/config.sqlite | postgres://…)  ALLOT_BEACON_SECRET
+  ALLOT_PUBLIC_URL  ALLOT_IMPRESSION_TTL_SECONDS (900)  ALLOT_CLICK_TTL_SECONDS (86400)
+  ALLOT_LOG_LEVEL (info)
+`;
+
+async function start(): Promise<void> {
+  const config = loadConfig();
+  const allot = await createAllot(config);
+  const url = await allot.listen();
+  const generated = config.adminToken === null;
+  const tokenLine = generated
+    ? `admin token: ${allot.adminToken}  (stored in ${config.dataDir}/admin-token; set ALLOT_ADMIN_TOKEN to choose one)`
+    : 'admin token: from ALLOT_ADMIN_TOKEN';
+  process.stdout.write(
+    `\nAllot is running at ${url}\n  ${tokenLine}\n  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json   metrics: ${url}/metrics\n\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    allot.logger.info({ signal }, 'shutting down');
+    allot.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        allot.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    strict: false,
+  });
+  if (values.version) {
+    const { createRequire } = await import('node:module');
+    process.stdout.write(
+      `${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}\n`,
+    );
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined && !values.help ? 1 : 0;
+  }
+  if (command === 'start') {
+    try {
+      await start();
+      return -1; // keeps running
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  }
+  process.stderr.write(`unknown command "${command}"\n\n${HELP}`);
+  return 2;
+}

@@ -1,0 +1,114 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * Allot's configuration, read once from the environment (the only place that reads
+ * `process.env`). Units are in the names. Every invalid variable is reported together.
+ * Documented in docs/configuration.md.
+ */
+export interface AllotConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Manager API bearer token; null = generate one into the data dir. */
+  adminToken: string | null;
+  /** `sqlite:<path>` (default `<dataDir>/config.sqlite`) or `postgres://…`. */
+  configDb: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
+  /** HMAC secret for beacon tokens; null = generate one into the data dir. */
+  beaconSecret: string | null;
+  /** Absolute base for impression/click URLs; null = URLs relative to this server. */
+  publicUrl: string | null;
+  impressionTtlSeconds: number;
+  clickTtlSeconds: number;
+  planPollMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  decisionBodyLimitBytes: number;
+  managerBodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads and checks the configuration; throws `ConfigError` listing every problem. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotConfig {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+      return def;
+    }
+    return n;
+  };
+  const str = (name: string): string | null => {
+    const raw = env[name];
+    return raw === undefined || raw === '' ? null : raw;
+  };
+
+  const dataDirRaw = str('ALLOT_DATA_DIR') ?? './.allot';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+
+  const adminToken = str('ALLOT_ADMIN_TOKEN');
+  if (adminToken !== null && adminToken.length < 16) {
+    problems.push('ALLOT_ADMIN_TOKEN must be at least 16 characters');
+  }
+  const beaconSecret = str('ALLOT_BEACON_SECRET');
+  if (beaconSecret !== null && beaconSecret.length < 32) {
+    problems.push('ALLOT_BEACON_SECRET must be at least 32 characters');
+  }
+
+  const dbRaw = str('ALLOT_CONFIG_DB');
+  let configDb: AllotConfig['configDb'] = { kind: 'sqlite', path: resolve(dataDir, 'config.sqlite') };
+  if (dbRaw !== null) {
+    if (/^postgres(ql)?:\/\//.test(dbRaw)) {
+      const schema = str('ALLOT_CONFIG_DB_SCHEMA') ?? 'allot';
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+        problems.push('ALLOT_CONFIG_DB_SCHEMA must match [a-z_][a-z0-9_]{0,62}');
+      }
+      configDb = { kind: 'postgres', url: dbRaw, schema };
+    } else if (dbRaw.startsWith('sqlite:')) {
+      const p = dbRaw.slice('sqlite:'.length);
+      configDb = { kind: 'sqlite', path: p === ':memory:' || isAbsolute(p) ? p : resolve(cwd, p) };
+    } else {
+      problems.push('ALLOT_CONFIG_DB must be postgres://… or sqlite:<path>');
+    }
+  }
+
+  const publicUrl = str('ALLOT_PUBLIC_URL');
+  if (publicUrl !== null && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(publicUrl)) {
+    problems.push('ALLOT_PUBLIC_URL must be an absolute http(s) URL');
+  }
+
+  const logLevel = (str('ALLOT_LOG_LEVEL') ?? 'info') as AllotConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`ALLOT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const config: AllotConfig = {
+    port: int('PORT', 8080, 0, 65535),
+    host: str('HOST') ?? '127.0.0.1',
+    dataDir,
+    adminToken,
+    configDb,
+    beaconSecret,
+    publicUrl: publicUrl?.replace(/\/$/, '') ?? null,
+    impressionTtlSeconds: int('ALLOT_IMPRESSION_TTL_SECONDS', 900, 10, 7 * 86_400),
+    clickTtlSeconds: int('ALLOT_CLICK_TTL_SECONDS', 86_400, 10, 30 * 86_400),
+    planPollMs: int('ALLOT_PLAN_POLL_MS', 1000, 50, 60_000),
+    logLevel,
+    decisionBodyLimitBytes: int('ALLOT_DECISION_BODY_LIMIT_BYTES', 16_384, 256, 1_048_576),
+    managerBodyLimitBytes: int('ALLOT_MANAGER_BODY_LIMIT_BYTES', 262_144, 1024, 16_777_216),
+    shutdownTimeoutMs: int('ALLOT_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 300_000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,83 @@
+import type { Ad } from '../domain/ad.js';
+import type { ConfigSnapshot } from '../domain/config-snapshot.js';
+import type { Placement, TargetSet } from '../domain/placement.js';
+import { compileTargeting } from '../targeting/compile-targeting.js';
+import { DEFAULT_WINDOW } from '../window/allocation-window.js';
+import type { CompiledAd, CompiledPlacement, Plan } from './plan.js';
+
+/** Optional serving weights per placement and ad (the controller's output). */
+export type WeightOverrides = ReadonlyMap<string, ReadonlyMap<string, number>>;
+
+const toMs = (iso: string | null, open: number): number => (iso === null ? open : Date.parse(iso));
+
+export function compileAd(ad: Ad): CompiledAd {
+  return {
+    id: ad.id,
+    active: ad.status === 'active',
+    startMs: toMs(ad.startAt, Number.NEGATIVE_INFINITY),
+    endMs: toMs(ad.endAt, Number.POSITIVE_INFINITY),
+    matches: compileTargeting(ad.targeting),
+    cap: ad.frequencyCap,
+    clickUrl: ad.clickUrl,
+    json: JSON.stringify({ id: ad.id, creative: ad.creative }),
+  };
+}
+
+/**
+ * Compiles the configuration into the immutable plan the decision path reads.
+ *
+ * Candidates of a placement are its targeted ads with a positive share, then the fallback,
+ * which also takes the remainder 1 − Σ shares. Paused ads are left out here, so the hot path
+ * never checks status. Without overrides, serving weights equal target shares.
+ */
+export function compilePlan(snapshot: ConfigSnapshot, overrides?: WeightOverrides): Plan {
+  const ads = new Map<string, CompiledAd>();
+  for (const ad of snapshot.ads) ads.set(ad.id, compileAd(ad));
+  const targetsByPlacement = new Map<string, TargetSet>();
+  for (const t of snapshot.targets) targetsByPlacement.set(t.placementId, t);
+  const placements = new Map<string, CompiledPlacement>();
+  for (const p of snapshot.placements) {
+    placements.set(p.id, compilePlacement(p, targetsByPlacement.get(p.id), ads, overrides?.get(p.id)));
+  }
+  return { revision: snapshot.revision, placements, ads };
+}
+
+function compilePlacement(
+  p: Placement,
+  targetSet: TargetSet | undefined,
+  ads: ReadonlyMap<string, CompiledAd>,
+  override: ReadonlyMap<string, number> | undefined,
+): CompiledPlacement {
+  const shares = new Map<string, number>();
+  let sum = 0;
+  for (const t of targetSet?.targets ?? []) {
+    if (t.share <= 0) continue;
+    shares.set(t.adId, t.share);
+    sum += t.share;
+  }
+  const fallbackId = p.fallbackAdId;
+  if (fallbackId !== null) shares.set(fallbackId, (shares.get(fallbackId) ?? 0) + Math.max(0, 1 - sum));
+
+  const candidates: CompiledAd[] = [];
+  const targetShares: number[] = [];
+  const weights: number[] = [];
+  let fallbackIndex = -1;
+  for (const [adId, share] of shares) {
+    const ad = ads.get(adId);
+    if (ad === undefined || !ad.active) continue;
+    if (adId === fallbackId) fallbackIndex = candidates.length;
+    candidates.push(ad);
+    targetShares.push(share);
+    weights.push(override?.get(adId) ?? share);
+  }
+  return {
+    id: p.id,
+    targetsVersion: targetSet?.version ?? 0,
+    candidates,
+    weights: Float64Array.from(weights),
+    targetShares: Float64Array.from(targetShares),
+    fallbackIndex,
+    window: DEFAULT_WINDOW,
+    idJson: JSON.stringify(p.id),
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * Remembers event ids so that redelivered or replayed events are counted once.
+ *
+ * Contract: `firstSeen(ids, ttlMs)` returns, per id, true the first time an id is offered
+ * within `ttlMs`, false afterwards (ids repeated inside one call: only the first is true).
+ * The TTL must be at least the beacon token lifetime: an expired token is refused upstream.
+ */
+export interface Deduper {
+  firstSeen(ids: readonly string[], ttlMs: number, nowMs: number): Promise<boolean[]>;
+}

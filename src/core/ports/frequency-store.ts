@@ -1,0 +1,19 @@
+import type { FrequencyCap } from '../domain/ad.js';
+
+/**
+ * Per-user frequency state, read synchronously on the decision hot path.
+ *
+ * A serve reserves one unit of the cap at decision time, so that a user cannot be served past
+ * the cap while impressions are in flight. The reservation becomes an impression when its
+ * beacon arrives, and lapses if no impression arrives before `pendingMs` (the beacon token
+ * lifetime, after which no impression can be counted). So counted impressions never exceed
+ * the cap.
+ */
+export interface FrequencyStore {
+  /** True when (user, ad) has reached `cap`: impressions in the window + live reservations. */
+  isCapped(userId: string, adId: string, cap: FrequencyCap, nowMs: number): boolean;
+  /** Records a serve; `cap` lets the store forget serves older than its window. */
+  reserve(userId: string, adId: string, decisionId: string, cap: FrequencyCap, nowMs: number): void;
+  /** Turns the reservation of `decisionId` into a counted impression at `nowMs`. */
+  recordImpression(userId: string, adId: string, decisionId: string, nowMs: number): void;
+}

@@ -1,0 +1,120 @@
+import type { Ad } from '../core/domain/ad.js';
+import { AllotError } from '../core/errors.js';
+import type { ConfigStore } from '../core/ports/config-store.js';
+import type { AdCounts, CounterStore } from '../core/ports/counter-store.js';
+import { wilsonInterval } from '../core/stats/wilson-interval.js';
+import { DEFAULT_WINDOW, windowAt } from '../core/window/allocation-window.js';
+import type { Clock } from './clock.js';
+
+export type StatusReason = 'paused' | 'notInFlight' | 'missing';
+
+export interface StatusEntry {
+  adId: string;
+  role: 'target' | 'fallback' | 'target+fallback';
+  targetShare: number;
+  impressions: number;
+  decisions: number;
+  clicks: number;
+  share: number;
+  ci95: [number, number];
+  estimated: boolean;
+  feasible: boolean;
+  reasons: StatusReason[];
+}
+
+export interface PlacementStatus {
+  placementId: string;
+  targetsVersion: number;
+  window: { start: string; end: string };
+  asOf: string;
+  totalImpressions: number;
+  feasible: boolean;
+  ads: StatusEntry[];
+}
+
+const ZERO: AdCounts = { decisions: 0, impressions: 0, clicks: 0 };
+
+function reasonsFor(ad: Ad | undefined, nowMs: number): StatusReason[] {
+  if (ad === undefined) return ['missing'];
+  const reasons: StatusReason[] = [];
+  if (ad.status === 'paused') reasons.push('paused');
+  const start = ad.startAt === null ? Number.NEGATIVE_INFINITY : Date.parse(ad.startAt);
+  const end = ad.endAt === null ? Number.POSITIVE_INFINITY : Date.parse(ad.endAt);
+  if (nowMs < start || nowMs >= end) reasons.push('notInFlight');
+  return reasons;
+}
+
+/**
+ * Live allocation status of a placement: per targeted ad and the fallback, impressions in the
+ * current window, realized share of all the placement's impressions, and a Wilson 95 %
+ * interval. Counts are exact in embedded mode (`estimated: false`). Feasibility here covers
+ * what config alone decides (paused, out of flight); targeting and caps are weighed by the
+ * allocation engine.
+ */
+export function createStatusService(deps: { store: ConfigStore; counters: CounterStore; clock: Clock }) {
+  return {
+    async get(placementId: string): Promise<PlacementStatus> {
+      const nowMs = deps.clock.now();
+      const placement = await deps.store.getPlacement(placementId);
+      const targetSet = await deps.store.getTargets(placementId);
+      if (placement === null || targetSet === null) {
+        throw new AllotError('ALLOT_ERR_NOT_FOUND', `placement "${placementId}" not found`);
+      }
+      const win = windowAt(DEFAULT_WINDOW, nowMs);
+      const counts = await deps.counters.read(placementId, win.startMs, win.endMs);
+      let total = 0;
+      for (const c of counts.values()) total += c.impressions;
+
+      const roles = new Map<string, { role: StatusEntry['role']; share: number }>();
+      let sum = 0;
+      for (const t of targetSet.targets) {
+        roles.set(t.adId, { role: 'target', share: t.share });
+        sum += t.share;
+      }
+      const fb = placement.fallbackAdId;
+      if (fb !== null) {
+        const existing = roles.get(fb);
+        const remainder = Math.max(0, 1 - sum);
+        roles.set(fb, {
+          role: existing === undefined ? 'fallback' : 'target+fallback',
+          share: (existing?.share ?? 0) + remainder,
+        });
+      }
+      const ads = new Map<string, Ad>();
+      for (const adId of roles.keys()) {
+        const ad = await deps.store.getAd(adId);
+        if (ad !== null) ads.set(adId, ad);
+      }
+
+      const entries: StatusEntry[] = [];
+      for (const [adId, { role, share }] of roles) {
+        const c = counts.get(adId) ?? ZERO;
+        const reasons = share > 0 ? reasonsFor(ads.get(adId), nowMs) : [];
+        entries.push({
+          adId,
+          role,
+          targetShare: share,
+          impressions: c.impressions,
+          decisions: c.decisions,
+          clicks: c.clicks,
+          share: total === 0 ? 0 : c.impressions / total,
+          ci95: wilsonInterval(c.impressions, total),
+          estimated: false,
+          feasible: reasons.length === 0,
+          reasons,
+        });
+      }
+      return {
+        placementId,
+        targetsVersion: targetSet.version,
+        window: { start: new Date(win.startMs).toISOString(), end: new Date(win.endMs).toISOString() },
+        asOf: new Date(nowMs).toISOString(),
+        totalImpressions: total,
+        feasible: entries.every((e) => e.feasible),
+        ads: entries,
+      };
+    },
+  };
+}
+
+export type StatusService = ReturnType<typeof createStatusService>;

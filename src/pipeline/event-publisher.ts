@@ -1,0 +1,75 @@
+import type { AllotEvent } from '../core/events/allot-event.js';
+import type { EventBus } from '../core/ports/event-bus.js';
+
+/**
+ * Batches events from request handlers into `EventBus.publish` calls: everything published
+ * during one turn of the event loop goes out as one batch (group commit). `publish` is
+ * fire-and-forget (decisions); `publishAndWait` resolves when the batch holding the event has
+ * been accepted by the bus (beacons are acknowledged only then).
+ *
+ * A failed batch is kept and retried with the next one (merge back, as unleash's metrics do),
+ * up to `maxBuffered` events; beyond that the oldest fire-and-forget events are shed and
+ * counted in `dropped`.
+ */
+export function createEventPublisher(
+  bus: EventBus,
+  opts: { maxBuffered?: number; onError?: (e: unknown) => void } = {},
+) {
+  const maxBuffered = opts.maxBuffered ?? 200_000;
+  let buffer: AllotEvent[] = [];
+  let waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  let scheduled = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  let dropped = 0;
+
+  const flush = async (): Promise<void> => {
+    scheduled = false;
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    const batchWaiters = waiters;
+    buffer = [];
+    waiters = [];
+    try {
+      await bus.publish(batch);
+      for (const w of batchWaiters) w.resolve();
+    } catch (err) {
+      opts.onError?.(err);
+      for (const w of batchWaiters) w.reject(err);
+      // Fire-and-forget events go back to the front for the next attempt.
+      buffer = batch.concat(buffer);
+      if (buffer.length > maxBuffered) {
+        dropped += buffer.length - maxBuffered;
+        buffer = buffer.slice(buffer.length - maxBuffered);
+      }
+    }
+  };
+
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      inFlight = inFlight.then(flush);
+    });
+  };
+
+  return {
+    publish(event: AllotEvent): void {
+      buffer.push(event);
+      schedule();
+    },
+    publishAndWait(event: AllotEvent): Promise<void> {
+      buffer.push(event);
+      schedule();
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    /** Publishes whatever is buffered now; resolves when done. */
+    async drain(): Promise<void> {
+      await inFlight;
+      await flush();
+    },
+    dropped: () => dropped,
+    buffered: () => buffer.length,
+  };
+}
+
+export type EventPublisher = ReturnType<typeof createEventPublisher>;

@@ -1,0 +1,100 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Plan } from '../core/plan/plan.js';
+import type { Decide } from '../decision/decide.js';
+import type { AdService } from '../manager/ad-service.js';
+import type { PlacementService } from '../manager/placement-service.js';
+import type { StatusService } from '../manager/status-service.js';
+import { AdSchema, CreativeSchema } from '../schemas/ad-schema.js';
+import { ErrorResponseSchema } from '../schemas/common-schema.js';
+import { PlacementSchema, TargetSetSchema } from '../schemas/placement-schema.js';
+import { StatusSchema } from '../schemas/status-schema.js';
+import { TargetingRuleSchema } from '../schemas/targeting-schema.js';
+import type { HandleBeacon } from '../tracking/beacon-service.js';
+import { createAdminAuth } from './admin-auth.js';
+import { installErrorHandler } from './error-handler.js';
+import type { Metrics } from './metrics.js';
+import { registerAdRoutes } from './routes/ad-routes.js';
+import { registerBeaconRoutes } from './routes/beacon-routes.js';
+import { registerDecisionRoutes } from './routes/decision-routes.js';
+import { registerOpsRoutes } from './routes/ops-routes.js';
+import { registerPlacementRoutes } from './routes/placement-routes.js';
+import { createValidatorCompiler } from './validation.js';
+
+export interface ServerDeps {
+  logger: Logger;
+  metrics: Metrics;
+  adminToken: string;
+  plan: () => Plan;
+  decide: Decide;
+  handleBeacon: HandleBeacon;
+  ads: AdService;
+  placements: PlacementService;
+  status: StatusService;
+  decisionBodyLimitBytes: number;
+  managerBodyLimitBytes: number;
+  version: string;
+}
+
+/** Schemas referenced by `$ref` from routes: validated by Ajv and listed as OpenAPI components. */
+const SHARED_SCHEMAS = [
+  TargetingRuleSchema,
+  CreativeSchema,
+  AdSchema,
+  PlacementSchema,
+  TargetSetSchema,
+  StatusSchema,
+  ErrorResponseSchema,
+];
+
+/** The HTTP server: public decision/beacon endpoints, the manager API, docs and operations. */
+export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // No log line per request on the hot path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.managerBodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
+  // Responses are serialised with JSON.stringify; response schemas document the API (and tests
+  // check responses against them). The decision response is built from precompiled fragments.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  for (const s of SHARED_SCHEMAS) app.addSchema(s);
+  installErrorHandler(app, (code) => deps.metrics.rejects.inc({ code }));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Allot API',
+        version: deps.version,
+        description:
+          'Manager API (bearer token) for ads, placements and target shares; public decision and beacon endpoints. Errors: `{ "error": { "code", "message", "problems": [ { "path", "message" } ] } }`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  registerOpsRoutes(app, deps.metrics, deps.plan);
+  registerDecisionRoutes(app, deps.decide, deps.metrics, deps.decisionBodyLimitBytes);
+  registerBeaconRoutes(app, deps.handleBeacon, deps.metrics);
+
+  const adminAuth = createAdminAuth(deps.adminToken);
+  await app.register(async (manager) => {
+    manager.addHook('onRequest', async (req, reply) => {
+      const denied = await adminAuth(req, reply);
+      if (denied !== undefined) deps.metrics.rejects.inc({ code: 'ALLOT_ERR_UNAUTHORIZED' });
+      return denied;
+    });
+    registerAdRoutes(manager, deps.ads);
+    registerPlacementRoutes(manager, deps.placements, deps.status);
+  });
+  return app;
+}

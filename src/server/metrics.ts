@@ -1,0 +1,58 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one Allot instance (own registry: several apps may share a process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'allot_' });
+  return {
+    registry,
+    decisions: new Counter({
+      name: 'allot_decisions_total',
+      help: 'Decisions by result',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    decisionSeconds: new Histogram({
+      name: 'allot_decision_duration_seconds',
+      help: 'Time to decide, inside the handler',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025],
+      registers: [registry],
+    }),
+    beacons: new Counter({
+      name: 'allot_beacons_total',
+      help: 'Beacons by kind and result (accepted, malformed, badSignature, expired, unknownAd, unavailable)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    eventsCounted: new Counter({
+      name: 'allot_events_counted_total',
+      help: 'Events counted by the aggregator',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    eventsDuplicate: new Counter({
+      name: 'allot_events_duplicate_total',
+      help: 'Redelivered or repeated events dropped by id',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    rejects: new Counter({
+      name: 'allot_requests_rejected_total',
+      help: 'Requests refused with a 4xx, by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    planRevision: new Gauge({
+      name: 'allot_plan_revision',
+      help: 'Config revision of the serving plan',
+      registers: [registry],
+    }),
+    planCompileSeconds: new Gauge({
+      name: 'allot_plan_compile_seconds',
+      help: 'Time the last plan compile took',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Decide } from '../../decision/decide.js';
+import { errorResponses } from '../../schemas/common-schema.js';
+import {
+  type DecisionRequestBody,
+  DecisionRequestSchema,
+  DecisionResponseSchema,
+} from '../../schemas/decision-schema.js';
+import { sendError } from '../error-handler.js';
+import type { Metrics } from '../metrics.js';
+
+/** Public endpoints are called from any publisher page. */
+export const corsPublic = (reply: FastifyReply): FastifyReply =>
+  reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
+
+/** Public API: `POST /v1/decisions`, the hot path. */
+export function registerDecisionRoutes(
+  app: FastifyInstance,
+  decide: Decide,
+  metrics: Metrics,
+  bodyLimit: number,
+): void {
+  app.options('/v1/decisions', { schema: { hide: true } }, (_req, reply) =>
+    corsPublic(reply)
+      .header('access-control-allow-methods', 'POST, OPTIONS')
+      .header('access-control-allow-headers', 'content-type')
+      .header('access-control-max-age', '86400')
+      .code(204)
+      .send(),
+  );
+  app.post<{ Body: DecisionRequestBody }>(
+    '/v1/decisions',
+    {
+      bodyLimit,
+      schema: {
+        tags: ['decisions'],
+        summary: 'Choose an ad for a placement',
+        body: DecisionRequestSchema,
+        response: {
+          200: DecisionResponseSchema,
+          204: { type: 'null', description: 'Nothing eligible and no fallback (no fill).' },
+          ...errorResponses(400, 404, 413, 415),
+        },
+      },
+    },
+    (req, reply) => {
+      const t0 = performance.now();
+      const { placementId, userId, context } = req.body;
+      const out = decide(placementId, userId, context);
+      metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
+      corsPublic(reply);
+      if (out.kind === 'filled') {
+        metrics.decisions.inc({ result: 'filled' });
+        return reply.type('application/json; charset=utf-8').send(out.json);
+      }
+      if (out.kind === 'noFill') {
+        metrics.decisions.inc({ result: 'no_fill' });
+        return reply.code(204).send();
+      }
+      metrics.decisions.inc({ result: 'unknown_placement' });
+      return sendError(reply, 'ALLOT_ERR_PLACEMENT_NOT_FOUND', `placement "${placementId}" not found`);
+    },
+  );
+}
