@@ -64,6 +64,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   // check responses against them). The decision response is built from precompiled fragments.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
+  // JSON only: anything else is refused with 415 rather than validated as a string.
+  app.removeContentTypeParser('text/plain');
   installErrorHandler(app, (code) => deps.metrics.rejects.inc({ code }));
 
   await app.register(swagger, {

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { AllotEvent } from '../../src/core/events/allot-event.js';
+import type { EventBus } from '../../src/core/ports/event-bus.js';
+
+const ev = (i: number): AllotEvent => ({
+  id: `d${i}:i`,
+  type: 'impression',
+  ts: 1_700_000_000_000 + i,
+  decisionId: `d${i}`,
+  placementId: 'p',
+  adId: `a${i % 3}`,
+  userId: i % 2 === 0 ? `u${i}` : null,
+});
+
+const waitFor = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+/** The `EventBus` contract (src/core/ports/event-bus.ts), run against every adapter. */
+export function describeEventBusConformance(name: string, create: () => Promise<EventBus>) {
+  describe(`EventBus conformance: ${name}`, () => {
+    it('delivers every published event to every group, in order, in batches', async () => {
+      const bus = await create();
+      const a: AllotEvent[] = [];
+      const b: AllotEvent[] = [];
+      const sa = bus.subscribe('a', async (batch) => {
+        a.push(...batch);
+      });
+      const sb = bus.subscribe('b', async (batch) => {
+        b.push(...batch);
+      });
+      const events = Array.from({ length: 2500 }, (_, i) => ev(i));
+      await bus.publish(events.slice(0, 1000));
+      await bus.publish(events.slice(1000));
+      await waitFor(() => a.length === 2500 && b.length === 2500);
+      expect(a).toEqual(events);
+      expect(b).toEqual(events);
+      await sa.stop();
+      await sb.stop();
+      await bus.close();
+    });
+
+    it('redelivers a batch whose handler failed (at-least-once)', async () => {
+      const bus = await create();
+      const seen: string[] = [];
+      let failures = 2;
+      const sub = bus.subscribe('g', async (batch) => {
+        if (failures-- > 0) throw new Error('transient');
+        seen.push(...batch.map((e) => e.id));
+      });
+      await bus.publish([ev(1), ev(2)]);
+      await waitFor(() => seen.length >= 2);
+      expect(seen).toEqual(['d1:i', 'd2:i']);
+      await sub.stop();
+      await bus.close();
+    });
+
+    it('close() drains what was accepted before resolving', async () => {
+      const bus = await create();
+      let n = 0;
+      bus.subscribe('g', async (batch) => {
+        await new Promise((r) => setTimeout(r, 2));
+        n += batch.length;
+      });
+      await bus.publish(Array.from({ length: 5000 }, (_, i) => ev(i)));
+      await bus.close();
+      expect(n).toBe(5000);
+      await expect(bus.publish([ev(1)])).rejects.toThrow();
+    });
+
+    it('applies back-pressure instead of dropping when a consumer lags', async () => {
+      const bus = await create();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let n = 0;
+      bus.subscribe('slow', async (batch) => {
+        await gate;
+        n += batch.length;
+      });
+      const publishes = Array.from({ length: 30 }, (_, k) =>
+        bus.publish(Array.from({ length: 10_000 }, (_, i) => ev(k * 10_000 + i))),
+      );
+      let settled = 0;
+      for (const p of publishes) p.then(() => settled++);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(settled).toBeLessThan(30);
+      release();
+      await Promise.all(publishes);
+      await bus.close();
+      expect(n).toBe(300_000);
+    });
+  });
+}
