@@ -26,12 +26,13 @@ describe('manager API', () => {
   });
 
   it('requires the admin bearer token (401 with a code), compared exactly', async () => {
-    for (const headers of [
+    const variants: Array<Record<string, string>> = [
       {},
       { authorization: 'Bearer wrong' },
       { authorization: `Bearer ${ADMIN_TOKEN}x` },
       { authorization: ADMIN_TOKEN },
-    ]) {
+    ];
+    for (const headers of variants) {
       const res = await s.call('GET', '/v1/ads', undefined, { admin: false, headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('Bearer');
