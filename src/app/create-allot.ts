@@ -75,7 +75,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   });
   const counters = createMemoryCounterStore();
   const deduper = createMemoryDeduper();
-  const frequency = createMemoryFrequencyStore({ pendingMs: config.impressionTtlSeconds * 1000 });
+  // Reservations outlive the impression token by the clock skew the beacon check allows.
+  const frequency = createMemoryFrequencyStore({ pendingMs: (config.impressionTtlSeconds + 60) * 1000 });
 
   const planSource = createPlanSource({
     store,

@@ -20,7 +20,7 @@ export function createMemoryFrequencyStore(opts: { pendingMs: number; maxUsers?:
   const users = new Map<string, Map<string, Serve[]>>();
 
   const counts = (s: Serve, nowMs: number, windowMs: number): boolean =>
-    s.ts > nowMs - windowMs && (s.impressed || s.ts > nowMs - pendingMs);
+    s.ts > nowMs - windowMs && (s.impressed || s.ts >= nowMs - pendingMs);
 
   const serves = (userId: string, adId: string, touch: boolean): Serve[] => {
     let ads = users.get(userId);

@@ -5,8 +5,8 @@ import type { FrequencyCap } from '../domain/ad.js';
  *
  * A serve reserves one unit of the cap at decision time, so that a user cannot be served past
  * the cap while impressions are in flight. The reservation becomes an impression when its
- * beacon arrives, and lapses if no impression arrives before `pendingMs` (the beacon token
- * lifetime, after which no impression can be counted). So counted impressions never exceed
+ * beacon arrives, and lapses if no impression arrives within `pendingMs` (at least the impression
+ * token lifetime, after which no impression can be counted). So counted impressions never exceed
  * the cap.
  */
 export interface FrequencyStore {
@@ -14,6 +14,9 @@ export interface FrequencyStore {
   isCapped(userId: string, adId: string, cap: FrequencyCap, nowMs: number): boolean;
   /** Records a serve; `cap` lets the store forget serves older than its window. */
   reserve(userId: string, adId: string, decisionId: string, cap: FrequencyCap, nowMs: number): void;
-  /** Turns the reservation of `decisionId` into a counted impression at `nowMs`. */
+  /**
+   * Turns the reservation of `decisionId` into a counted impression (timed from its serve, so
+   * the cap window runs from when the user was served); unknown decisions count from `nowMs`.
+   */
   recordImpression(userId: string, adId: string, decisionId: string, nowMs: number): void;
 }

@@ -13,5 +13,9 @@ export function wilsonInterval(successes: number, n: number, z = Z95): [number, 
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // The exact bounds at k = 0 and k = n are 0 and 1; floating point would miss them by ~1e-16,
+  // and an interval that excludes the observed share is wrong, not just untidy.
+  const lo = successes <= 0 ? 0 : Math.max(0, centre - half);
+  const hi = successes >= n ? 1 : Math.min(1, centre + half);
+  return [lo, hi];
 }
