@@ -30,6 +30,8 @@ export interface Allot {
   app: FastifyInstance;
   config: AllotConfig;
   adminToken: string;
+  /** Where the admin token came from: the environment, the data dir, or generated now. */
+  adminTokenSource: 'env' | 'file' | 'generated';
   metrics: Metrics;
   planSource: PlanSource;
   store: ConfigStore;
@@ -65,7 +67,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const now = () => clock.now();
   const metrics = createMetrics();
 
-  const admin = config.adminToken ?? loadOrCreateSecret(config.dataDir, 'admin-token').value;
+  const adminSecret = config.adminToken === null ? loadOrCreateSecret(config.dataDir, 'admin-token') : null;
+  const admin = config.adminToken ?? adminSecret!.value;
   const beaconSecret = config.beaconSecret ?? loadOrCreateSecret(config.dataDir, 'beacon-secret').value;
   const signer = createBeaconSigner(new Map([['k1', Buffer.from(beaconSecret)]]), 'k1');
 
@@ -159,6 +162,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     app,
     config,
     adminToken: admin,
+    adminTokenSource: adminSecret === null ? 'env' : adminSecret.created ? 'generated' : 'file',
     metrics,
     planSource,
     store,

@@ -20,10 +20,12 @@ async function start(): Promise<void> {
   const config = loadConfig();
   const allot = await createAllot(config);
   const url = await allot.listen();
-  const generated = config.adminToken === null;
-  const tokenLine = generated
-    ? `admin token: ${allot.adminToken}  (stored in ${config.dataDir}/admin-token; set ALLOT_ADMIN_TOKEN to choose one)`
-    : 'admin token: from ALLOT_ADMIN_TOKEN';
+  // The generated token is shown once, when it is created; later starts say where it is.
+  const tokenLine = {
+    generated: `admin token: ${allot.adminToken}  (generated; stored in ${config.dataDir}/admin-token)`,
+    file: `admin token: in ${config.dataDir}/admin-token`,
+    env: 'admin token: from ALLOT_ADMIN_TOKEN',
+  }[allot.adminTokenSource];
   process.stdout.write(
     `\nAllot is running at ${url}\n  ${tokenLine}\n  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json   metrics: ${url}/metrics\n\n`,
   );

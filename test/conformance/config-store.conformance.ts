@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Ad } from '../../src/core/domain/ad.js';
 import type { Placement, Target, TargetSet } from '../../src/core/domain/placement.js';
 import { AllotError, type ErrorCode } from '../../src/core/errors.js';
 import type { ConfigStore } from '../../src/core/ports/config-store.js';
+import { FIXTURE_TIME, makeAd } from '../support/fixtures.js';
 
 export interface ConfigStoreFixture {
   store: ConfigStore;
@@ -11,31 +11,8 @@ export interface ConfigStoreFixture {
   openAnother?: () => Promise<ConfigStore>;
 }
 
-const T0 = '2024-05-01T10:00:00.000Z';
+const T0 = FIXTURE_TIME;
 const T1 = '2024-05-02T11:30:00.000Z';
-
-function makeAd(id: string, overrides: Partial<Ad> = {}): Ad {
-  return {
-    id,
-    name: `Ad ${id}`,
-    creative: {
-      type: 'image',
-      url: `https://cdn.example.com/${id}.png`,
-      width: 300,
-      height: 250,
-      alt: 'alt',
-    },
-    clickUrl: `https://example.com/${id}`,
-    targeting: null,
-    frequencyCap: null,
-    startAt: null,
-    endAt: null,
-    status: 'active',
-    createdAt: T0,
-    updatedAt: T0,
-    ...overrides,
-  };
-}
 
 const targets = (...pairs: Array<[string, number]>): Target[] =>
   pairs.map(([adId, share]) => ({ adId, share }));

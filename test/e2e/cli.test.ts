@@ -96,7 +96,8 @@ describe('allot CLI', () => {
     const second = run(['start'], env);
     procs.push(second);
     const [, url2] = await waitForOutput(second, /running at (http:\/\/\S+)/);
-    expect(second.out()).toContain(token!);
+    expect(second.out()).not.toContain(token!);
+    expect(second.out()).toContain(`admin token: in ${dataDir}/admin-token`);
     const list = (await (await fetch(`${url2}/v1/ads`, { headers: auth })).json()) as {
       ads: Array<{ id: string }>;
     };

@@ -1,30 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TargetingRule } from '../../src/core/targeting/targeting-rule.js';
 import { imageAd, type Running, startAllot, TestClock } from '../support/start-allot.js';
+import { referenceMatches, targetingArbs } from '../support/targeting-reference.js';
 
 interface Decision {
   ad: { id: string };
   impressionUrl: string;
-}
-
-/** Independent reference for the targeting semantics (docs/api.md). */
-function matches(rule: TargetingRule | undefined, ctx: Record<string, string | number | boolean>): boolean {
-  if (rule === undefined) return true;
-  if ('all' in rule) return rule.all.every((r) => matches(r, ctx));
-  if ('any' in rule) return rule.any.some((r) => matches(r, ctx));
-  if ('not' in rule) return !matches(rule.not, ctx);
-  const has = Object.hasOwn(ctx, rule.key);
-  const v = has ? ctx[rule.key] : undefined;
-  if ('exists' in rule) return has === rule.exists;
-  if (!has) return false;
-  if ('in' in rule) return rule.in.includes(v!);
-  if ('notIn' in rule) return !rule.notIn.includes(v!);
-  if (typeof v !== 'number') return false;
-  if ('gte' in rule) return v >= rule.gte;
-  if ('gt' in rule) return v > rule.gt;
-  if ('lte' in rule) return v <= rule.lte;
-  return v < rule.lt;
 }
 
 describe('eligibility through HTTP', () => {
@@ -139,21 +120,18 @@ describe('eligibility through HTTP', () => {
   });
 
   it('property: a served ad is always active, in flight, matching and under its cap', async () => {
-    const keys = ['country', 'age', 'member'] as const;
-    const value = fc.oneof(fc.constantFrom('DE', 'FR', 'US'), fc.integer({ min: 10, max: 60 }), fc.boolean());
-    const cond: fc.Arbitrary<TargetingRule> = fc.oneof(
-      fc.record({ key: fc.constantFrom(...keys), in: fc.array(value, { minLength: 1, maxLength: 3 }) }),
-      fc.record({ key: fc.constantFrom(...keys), notIn: fc.array(value, { minLength: 1, maxLength: 3 }) }),
-      fc.record({ key: fc.constant('age'), gte: fc.integer({ min: 10, max: 60 }) }),
-      fc.record({ key: fc.constant('age'), lt: fc.integer({ min: 10, max: 60 }) }),
-      fc.record({ key: fc.constantFrom(...keys), exists: fc.boolean() }),
-    );
-    const rule = fc.oneof(
-      cond,
-      fc.record({ all: fc.array(cond, { minLength: 1, maxLength: 3 }) }),
-      fc.record({ any: fc.array(cond, { minLength: 1, maxLength: 3 }) }),
-      fc.record({ not: cond }),
-    );
+    const age = fc.integer({ min: 10, max: 60 });
+    const country = fc.constantFrom('DE', 'FR', 'US');
+    // Numeric comparisons only on age; all / any / not one level above the conditions.
+    const { rule, context: ctx } = targetingArbs({
+      context: { country, age, member: fc.boolean() },
+      listValue: fc.oneof(country, age, fc.boolean()),
+      maxListLength: 3,
+      bound: age,
+      numericKeys: ['age'],
+      ops: ['in', 'notIn', 'gte', 'lt', 'exists'],
+      maxDepth: 1,
+    });
     const adSpec = fc.record({
       targeting: fc.option(rule, { nil: undefined }),
       paused: fc.boolean(),
@@ -161,14 +139,6 @@ describe('eligibility through HTTP', () => {
       cap: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
       share: fc.double({ min: 0.05, max: 0.3, noNaN: true }),
     });
-    const ctx = fc.record(
-      {
-        country: fc.constantFrom('DE', 'FR', 'US'),
-        age: fc.integer({ min: 10, max: 60 }),
-        member: fc.boolean(),
-      },
-      { requiredKeys: [] },
-    );
     const flights = {
       open: {},
       past: { endAt: '2026-05-01T00:00:00Z' },
@@ -213,7 +183,7 @@ describe('eligibility through HTTP', () => {
             const sp = specs[i]!;
             expect(sp.paused).toBe(false);
             expect(['open', 'now']).toContain(sp.flight);
-            expect(matches(sp.targeting, r.ctx)).toBe(true);
+            expect(referenceMatches(sp.targeting, r.ctx)).toBe(true);
             if (sp.cap) {
               expect(r.user).toBeDefined();
               const k = `${d.ad.id}|${r.user}`;

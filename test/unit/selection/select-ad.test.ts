@@ -8,32 +8,13 @@ import { compilePlan, type WeightOverrides } from '../../../src/core/plan/compil
 import type { CompiledPlacement } from '../../../src/core/plan/plan.js';
 import { type DecisionRequest, type FrequencyView, selectAd } from '../../../src/core/selection/select-ad.js';
 import { SelectorState } from '../../../src/core/selection/selector-state.js';
-import type {
-  ContextValue,
-  RequestContext,
-  TargetingRule,
-} from '../../../src/core/targeting/targeting-rule.js';
+import type { RequestContext, TargetingRule } from '../../../src/core/targeting/targeting-rule.js';
+import { makeAd } from '../../support/fixtures.js';
+import { contextValueFrom, referenceMatches, targetingArbs } from '../../support/targeting-reference.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 const ISO = new Date(T0).toISOString();
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-function makeAd(id: string, over: Partial<Ad> = {}): Ad {
-  return {
-    id,
-    name: id,
-    creative: { type: 'html', html: `<b>${id}</b>` },
-    clickUrl: `https://example.com/${id}`,
-    targeting: null,
-    frequencyCap: null,
-    startAt: null,
-    endAt: null,
-    status: 'active',
-    createdAt: ISO,
-    updatedAt: ISO,
-    ...over,
-  };
-}
 
 function compile(
   ads: Ad[],
@@ -66,50 +47,15 @@ function pick(pl: CompiledPlacement, credit: Float64Array, r: DecisionRequest, f
   return i < 0 ? null : pl.candidates[i]!.id;
 }
 
-// Reference targeting semantics and a rule arbitrary (kept in sync with compile-targeting.test.ts).
-function evalRule(rule: TargetingRule, ctx: RequestContext): boolean {
-  if ('all' in rule) return rule.all.every((r) => evalRule(r, ctx));
-  if ('any' in rule) return rule.any.some((r) => evalRule(r, ctx));
-  if ('not' in rule) return !evalRule(rule.not, ctx);
-  const v = Object.hasOwn(ctx, rule.key) ? ctx[rule.key] : undefined;
-  if ('exists' in rule) return (v !== undefined) === rule.exists;
-  if (v === undefined) return false;
-  if ('in' in rule) return rule.in.includes(v);
-  if ('notIn' in rule) return !rule.notIn.includes(v);
-  if (typeof v !== 'number') return false;
-  if ('gte' in rule) return v >= rule.gte;
-  if ('gt' in rule) return v > rule.gt;
-  if ('lte' in rule) return v <= rule.lte;
-  return v < rule.lt;
-}
-const keyArb = fc.constantFrom('a', 'b', 'c');
-const valueArb: fc.Arbitrary<ContextValue> = fc.oneof(
-  fc.constantFrom('x', 'y'),
-  fc.constantFrom(0, 1, 2),
-  fc.boolean(),
-);
-const listArb = fc.array(valueArb, { minLength: 1, maxLength: 3 });
-const boundArb = fc.constantFrom(0, 1, 2);
-const ruleArb = fc.letrec<{ rule: TargetingRule; cond: TargetingRule }>((tie) => ({
-  rule: fc.oneof(
-    { maxDepth: 2, depthIdentifier: 'rule' },
-    tie('cond'),
-    fc.record({ all: fc.array(tie('rule'), { minLength: 1, maxLength: 3 }) }),
-    fc.record({ any: fc.array(tie('rule'), { minLength: 1, maxLength: 3 }) }),
-    fc.record({ not: tie('rule') }),
-  ),
-  cond: fc.oneof(
-    fc.record({ key: keyArb, in: listArb }),
-    fc.record({ key: keyArb, notIn: listArb }),
-    fc.record({ key: keyArb, gte: boundArb }),
-    fc.record({ key: keyArb, lt: boundArb }),
-    fc.record({ key: keyArb, exists: fc.boolean() }),
-  ),
-})).rule;
-const contextArb: fc.Arbitrary<RequestContext> = fc.record(
-  { a: valueArb, b: valueArb, c: valueArb },
-  { requiredKeys: [] },
-);
+const value = contextValueFrom(['x', 'y'], [0, 1, 2]);
+const { rule: ruleArb, context: contextArb } = targetingArbs({
+  context: { a: value, b: value, c: value },
+  listValue: value,
+  maxListLength: 3,
+  bound: fc.constantFrom(0, 1, 2),
+  ops: ['in', 'notIn', 'gte', 'lt', 'exists'],
+  maxDepth: 2,
+});
 
 describe('selectAd: smoothness', () => {
   it('serves 0.3/0.5 + fallback 0.2 within one pick of share × n at every step of 10,000', () => {
@@ -296,7 +242,7 @@ describe('selectAd: properties over random plans and request streams', () => {
           if (s.paused) return false;
           if (s.start !== null && r.nowMs < T0 + s.start) return false;
           if (s.end !== null && r.nowMs >= T0 + s.end) return false;
-          if (s.rule !== null && !evalRule(s.rule, r.context)) return false;
+          if (s.rule !== null && !referenceMatches(s.rule, r.context)) return false;
           if (s.cap === null) return true;
           const under = r.userId !== null && refCount(r.userId, adId, s.cap, r.nowMs) < s.cap.impressions;
           if (r.userId !== null && !under) seen.capBlocked++;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ContextValue, TargetingRule } from '../../../src/core/targeting/targeting-rule.js';
+import type { TargetingRule } from '../../../src/core/targeting/targeting-rule.js';
 import { validateTargeting } from '../../../src/core/targeting/validate-targeting.js';
+import { abcTargeting } from '../../support/targeting-reference.js';
 
 const paths = (rule: unknown, base?: string): string[] => validateTargeting(rule, base).map((p) => p.path);
 
@@ -14,35 +15,7 @@ function notChain(levels: number): TargetingRule {
   return r;
 }
 
-const keyArb = fc.constantFrom('a', 'b', 'c');
-const valueArb: fc.Arbitrary<ContextValue> = fc.oneof(
-  fc.constantFrom('x', 'y', '1', ''),
-  fc.constantFrom(-1, 0, 0.5, 1, 2),
-  fc.boolean(),
-);
-const boundArb = fc.constantFrom(-1, 0, 0.5, 1, 2);
-const listArb = fc.array(valueArb, { minLength: 1, maxLength: 4 });
-const ruleArb = fc.letrec<{
-  rule: TargetingRule;
-  cond: TargetingRule;
-  all: TargetingRule;
-  any: TargetingRule;
-  not: TargetingRule;
-}>((tie) => ({
-  rule: fc.oneof({ maxDepth: 3, depthIdentifier: 'rule' }, tie('cond'), tie('all'), tie('any'), tie('not')),
-  cond: fc.oneof(
-    fc.record({ key: keyArb, in: listArb }),
-    fc.record({ key: keyArb, notIn: listArb }),
-    fc.record({ key: keyArb, gte: boundArb }),
-    fc.record({ key: keyArb, gt: boundArb }),
-    fc.record({ key: keyArb, lte: boundArb }),
-    fc.record({ key: keyArb, lt: boundArb }),
-    fc.record({ key: keyArb, exists: fc.boolean() }),
-  ),
-  all: fc.record({ all: fc.array(tie('rule'), { minLength: 1, maxLength: 3 }) }),
-  any: fc.record({ any: fc.array(tie('rule'), { minLength: 1, maxLength: 3 }) }),
-  not: fc.record({ not: tie('rule') }),
-})).rule;
+const ruleArb = abcTargeting.rule;
 
 describe('validateTargeting: valid rules', () => {
   const valid: [string, unknown][] = [
