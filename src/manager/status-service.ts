@@ -77,7 +77,8 @@ export function createStatusService(deps: { store: ConfigStore; counters: Counte
         const remainder = Math.max(0, 1 - sum);
         roles.set(fb, {
           role: existing === undefined ? 'fallback' : 'target+fallback',
-          share: (existing?.share ?? 0) + remainder,
+          // Rounded so 1 − 0.3 − 0.5 reads 0.2, not 0.19999999999999996.
+          share: Math.round(((existing?.share ?? 0) + remainder) * 1e12) / 1e12,
         });
       }
       const ads = new Map<string, Ad>();
