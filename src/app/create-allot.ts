@@ -6,7 +6,12 @@ import { createMemoryCounterStore } from '../adapters/memory/memory-counter-stor
 import { createMemoryDeduper } from '../adapters/memory/memory-deduper.js';
 import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import { createMemoryFrequencyStore } from '../adapters/memory/memory-frequency-store.js';
+import { createMemoryMixStore } from '../adapters/memory/memory-mix-store.js';
 import type { AllotConfig } from '../config/config.js';
+import {
+  type AllocationController,
+  createAllocationController,
+} from '../controller/allocation-controller.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
 import { SelectorState } from '../core/selection/selector-state.js';
 import { createDecide } from '../decision/decide.js';
@@ -14,6 +19,7 @@ import { createPlanSource, type PlanSource } from '../decision/plan-source.js';
 import { createAdService } from '../manager/ad-service.js';
 import type { Clock } from '../manager/clock.js';
 import { systemClock } from '../manager/clock.js';
+import { createFeasibilityService } from '../manager/feasibility-service.js';
 import { createPlacementService } from '../manager/placement-service.js';
 import { createStatusService } from '../manager/status-service.js';
 import { startAggregator } from '../pipeline/aggregator.js';
@@ -34,6 +40,7 @@ export interface Allot {
   adminTokenSource: 'env' | 'file' | 'generated';
   metrics: Metrics;
   planSource: PlanSource;
+  controller: AllocationController;
   store: ConfigStore;
   logger: Logger;
   /** Starts listening on config.host:config.port; resolves to the base URL. */
@@ -81,6 +88,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   // Reservations outlive the impression token by the clock skew the beacon check allows.
   const frequency = createMemoryFrequencyStore({ pendingMs: (config.impressionTtlSeconds + 60) * 1000 });
 
+  const mix = createMemoryMixStore({ halfLifeMs: config.mixHalfLifeSeconds * 1000 });
   const planSource = createPlanSource({
     store,
     pollMs: config.planPollMs,
@@ -116,7 +124,19 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     },
   });
 
+  const controller = createAllocationController({
+    plan,
+    counters,
+    mix,
+    now,
+    intervalMs: config.controlIntervalMs,
+    publish: (update) => planSource.applyWeights(update),
+    onError: (err) => logger.error({ err }, 'controller step failed; serving the previous weights'),
+  });
+  controller.start();
+
   const changed = () => planSource.refresh();
+  const placements = createPlacementService({ store, clock, changed });
   const app = await createServer({
     logger,
     metrics,
@@ -131,6 +151,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       now,
       newId: randomUUID,
       publicUrl: config.publicUrl ?? '',
+      mix,
+      mixSampleEvery: config.mixSampleEvery,
     }),
     handleBeacon: createBeaconService({
       signer,
@@ -140,8 +162,9 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       ttlSeconds: { impression: config.impressionTtlSeconds, click: config.clickTtlSeconds },
     }),
     ads: createAdService({ store, clock, changed }),
-    placements: createPlacementService({ store, clock, changed }),
-    status: createStatusService({ store, counters, clock }),
+    placements,
+    feasibility: createFeasibilityService({ placements, plan, mix, report: controller.report, clock }),
+    status: createStatusService({ store, counters, clock, report: controller.report }),
     decisionBodyLimitBytes: config.decisionBodyLimitBytes,
     managerBodyLimitBytes: config.managerBodyLimitBytes,
     version,
@@ -150,6 +173,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   let closing: Promise<void> | null = null;
   const shutdown = async (): Promise<void> => {
     planSource.stop();
+    await controller.stop();
     await app.close();
     await publisher.drain();
     await bus.close();
@@ -165,6 +189,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     adminTokenSource: adminSecret === null ? 'env' : adminSecret.created ? 'generated' : 'file',
     metrics,
     planSource,
+    controller,
     store,
     logger,
     async listen() {

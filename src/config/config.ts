@@ -20,6 +20,12 @@ export interface AllotConfig {
   impressionTtlSeconds: number;
   clickTtlSeconds: number;
   planPollMs: number;
+  /** How often the allocation controller recomputes serving weights. */
+  controlIntervalMs: number;
+  /** Half-life of the observed request mix (eligibility samples). */
+  mixHalfLifeSeconds: number;
+  /** Sample the eligibility of one decision in this many. */
+  mixSampleEvery: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
@@ -104,6 +110,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotCo
     impressionTtlSeconds: int('ALLOT_IMPRESSION_TTL_SECONDS', 900, 10, 7 * 86_400),
     clickTtlSeconds: int('ALLOT_CLICK_TTL_SECONDS', 86_400, 10, 30 * 86_400),
     planPollMs: int('ALLOT_PLAN_POLL_MS', 1000, 50, 60_000),
+    controlIntervalMs: int('ALLOT_CONTROL_INTERVAL_MS', 1000, 100, 600_000),
+    mixHalfLifeSeconds: int('ALLOT_MIX_HALF_LIFE_SECONDS', 600, 10, 86_400),
+    mixSampleEvery: int('ALLOT_MIX_SAMPLE_EVERY', 1, 1, 1_000_000),
     logLevel,
     decisionBodyLimitBytes: int('ALLOT_DECISION_BODY_LIMIT_BYTES', 16_384, 256, 1_048_576),
     managerBodyLimitBytes: int('ALLOT_MANAGER_BODY_LIMIT_BYTES', 262_144, 1024, 16_777_216),

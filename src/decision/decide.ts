@@ -1,6 +1,8 @@
 import { eventId } from '../core/events/allot-event.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { FrequencyStore } from '../core/ports/frequency-store.js';
+import type { MixStore } from '../core/ports/mix-store.js';
+import { describeEligibility } from '../core/selection/describe-eligibility.js';
 import { type DecisionRequest, selectAd } from '../core/selection/select-ad.js';
 import type { SelectorState } from '../core/selection/selector-state.js';
 import type { RequestContext } from '../core/targeting/targeting-rule.js';
@@ -22,6 +24,10 @@ export interface DecideDeps {
   newId: () => string;
   /** Prefix of beacon URLs: '' (relative) or ALLOT_PUBLIC_URL. */
   publicUrl: string;
+  /** Where sampled eligibility goes (the observed request mix). */
+  mix: Pick<MixStore, 'record'>;
+  /** Sample one request in this many (1 = all). */
+  mixSampleEvery: number;
 }
 
 const EMPTY_CONTEXT: RequestContext = Object.freeze({});
@@ -39,6 +45,7 @@ export function createDecide(deps: DecideDeps) {
   const clickPrefix = `","clickUrl":"${base}/v1/events/click?t=`;
   // Reused across calls: selection is synchronous, so one request object is enough.
   const req: DecisionRequest = { userId: null, context: EMPTY_CONTEXT, nowMs: 0 };
+  let sampleCountdown = deps.mixSampleEvery;
 
   return function decide(
     placementId: string,
@@ -51,7 +58,12 @@ export function createDecide(deps: DecideDeps) {
     req.userId = userId ?? null;
     req.context = context ?? EMPTY_CONTEXT;
     req.nowMs = nowMs;
-    const i = selectAd(placement, deps.selector.creditFor(placement), req, deps.frequency);
+    if (--sampleCountdown === 0) {
+      sampleCountdown = deps.mixSampleEvery;
+      const key = describeEligibility(placement, req, deps.frequency);
+      deps.mix.record(placementId, placement.candidateKey, placement.candidateIds, key, req.context, nowMs);
+    }
+    const i = selectAd(placement, deps.selector.bookFor(placement), req, deps.frequency);
     if (i < 0) return NO_FILL;
     const ad = placement.candidates[i]!;
     const decisionId = deps.newId();

@@ -1,4 +1,4 @@
-import { compilePlan } from '../core/plan/compile-plan.js';
+import { compilePlan, withWeights } from '../core/plan/compile-plan.js';
 import { EMPTY_PLAN, type Plan } from '../core/plan/plan.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
 
@@ -14,6 +14,18 @@ export function createPlanSource(deps: {
   onError?: (err: unknown) => void;
 }) {
   let plan: Plan = EMPTY_PLAN;
+  /** The controller's latest weights, reapplied on recompiles while their targets version holds. */
+  const weights = new Map<string, { targetsVersion: number; weights: ReadonlyMap<string, number> }>();
+
+  const currentOverrides = (p: Plan) => {
+    const out = new Map<string, ReadonlyMap<string, number>>();
+    for (const [id, w] of weights) {
+      const placement = p.placements.get(id);
+      if (placement !== undefined && placement.targetsVersion === w.targetsVersion) out.set(id, w.weights);
+      else weights.delete(id);
+    }
+    return out;
+  };
   let timer: NodeJS.Timeout | null = null;
   let refreshing: Promise<void> | null = null;
 
@@ -22,7 +34,8 @@ export function createPlanSource(deps: {
     if (revision === plan.revision) return;
     const snapshot = await deps.store.snapshot();
     const t0 = performance.now();
-    const next = compilePlan(snapshot);
+    const compiled = compilePlan(snapshot);
+    const next = withWeights(compiled, currentOverrides(compiled));
     if (next.revision > plan.revision || plan === EMPTY_PLAN) {
       plan = next;
       deps.onSwap?.(plan, performance.now() - t0);
@@ -41,6 +54,13 @@ export function createPlanSource(deps: {
   return {
     current: (): Plan => plan,
     refresh,
+    /** Swaps in controller weights (only for placements whose targets are still the fitted ones). */
+    applyWeights(
+      update: ReadonlyMap<string, { targetsVersion: number; weights: ReadonlyMap<string, number> }>,
+    ): void {
+      for (const [id, w] of update) weights.set(id, w);
+      plan = withWeights(plan, currentOverrides(plan));
+    },
     start(): void {
       if (timer !== null) return;
       timer = setInterval(() => {

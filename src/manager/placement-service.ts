@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Placement, TargetSet } from '../core/domain/placement.js';
+import { DEFAULT_ALLOCATION_WINDOW, type Placement, type TargetSet } from '../core/domain/placement.js';
 import { AllotError, type Problem } from '../core/errors.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
+import { isTimeZone } from '../core/window/allocation-window.js';
 import type { PlacementCreate, PlacementPatch, TargetsPut } from '../schemas/placement-schema.js';
 import type { Clock } from './clock.js';
 
@@ -14,9 +15,18 @@ export interface PlacementServiceDeps {
 /** Shares may add up to 1 up to float rounding (0.1 + 0.2 + 0.7). */
 const SUM_TOLERANCE = 1e-9;
 
-async function checkFallback(store: ConfigStore, fallbackAdId: string | null): Promise<Problem[]> {
-  if (fallbackAdId === null || (await store.getAd(fallbackAdId)) !== null) return [];
-  return [{ path: '/fallbackAdId', message: `ad "${fallbackAdId}" does not exist` }];
+async function checkPlacement(store: ConfigStore, p: Placement): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  if (p.fallbackAdId !== null && (await store.getAd(p.fallbackAdId)) === null) {
+    problems.push({ path: '/fallbackAdId', message: `ad "${p.fallbackAdId}" does not exist` });
+  }
+  if (!isTimeZone(p.window.timeZone)) {
+    problems.push({
+      path: '/window/timeZone',
+      message: `unknown time zone "${p.window.timeZone}" (use an IANA name)`,
+    });
+  }
+  return problems;
 }
 
 /** Manager operations on placements and their targets. */
@@ -38,10 +48,11 @@ export function createPlacementService({ store, clock, changed }: PlacementServi
         id: input.id ?? `pl_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
         name: input.name,
         fallbackAdId: input.fallbackAdId ?? null,
+        window: input.window ?? DEFAULT_ALLOCATION_WINDOW,
         createdAt: now,
         updatedAt: now,
       };
-      const problems = await checkFallback(store, placement.fallbackAdId);
+      const problems = await checkPlacement(store, placement);
       if (problems.length > 0) throw new AllotError('ALLOT_ERR_VALIDATION', 'invalid placement', problems);
       const saved = await store.createPlacement(placement);
       await changed();
@@ -51,7 +62,7 @@ export function createPlacementService({ store, clock, changed }: PlacementServi
     async update(id: string, patch: PlacementPatch): Promise<Placement> {
       const current = await this.get(id);
       const placement: Placement = { ...current, ...patch, updatedAt: new Date(clock.now()).toISOString() };
-      const problems = await checkFallback(store, placement.fallbackAdId);
+      const problems = await checkPlacement(store, placement);
       if (problems.length > 0) throw new AllotError('ALLOT_ERR_VALIDATION', 'invalid placement', problems);
       const saved = await store.updatePlacement(placement);
       if (saved === null) throw notFound(id);
@@ -70,7 +81,8 @@ export function createPlacementService({ store, clock, changed }: PlacementServi
       return t;
     },
 
-    async putTargets(id: string, input: TargetsPut): Promise<TargetSet> {
+    /** Every problem with `input` as targets of placement `id` (which must exist). */
+    async checkTargets(id: string, input: TargetsPut): Promise<Problem[]> {
       await this.get(id);
       const problems: Problem[] = [];
       const seen = new Map<string, number>();
@@ -90,6 +102,11 @@ export function createPlacementService({ store, clock, changed }: PlacementServi
       if (sum > 1 + SUM_TOLERANCE) {
         problems.push({ path: '/targets', message: `shares must sum to at most 1, got ${+sum.toFixed(6)}` });
       }
+      return problems;
+    },
+
+    async putTargets(id: string, input: TargetsPut): Promise<TargetSet> {
+      const problems = await this.checkTargets(id, input);
       if (problems.length > 0) throw new AllotError('ALLOT_ERR_VALIDATION', 'invalid targets', problems);
       const saved = await store.putTargets(id, input.targets, new Date(clock.now()).toISOString());
       if (saved === null) throw notFound(id);

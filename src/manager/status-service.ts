@@ -1,12 +1,13 @@
+import type { AllocationReport } from '../controller/allocation-controller.js';
 import type { Ad } from '../core/domain/ad.js';
 import { AllotError } from '../core/errors.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
 import type { AdCounts, CounterStore } from '../core/ports/counter-store.js';
 import { wilsonInterval } from '../core/stats/wilson-interval.js';
-import { DEFAULT_WINDOW, windowAt } from '../core/window/allocation-window.js';
+import { windowAt } from '../core/window/allocation-window.js';
 import type { Clock } from './clock.js';
 
-export type StatusReason = 'paused' | 'notInFlight' | 'missing';
+export type StatusReason = 'paused' | 'notInFlight' | 'missing' | 'targeting' | 'frequencyCap' | 'overbooked';
 
 export interface StatusEntry {
   adId: string;
@@ -18,6 +19,12 @@ export interface StatusEntry {
   share: number;
   ci95: [number, number];
   estimated: boolean;
+  /** The impression share the ad can reach given targeting, caps, competition and render rates. */
+  achievableShare: number | null;
+  /** Impressions ÷ decisions in the window (the controller's estimate, with its prior). */
+  renderRate: number | null;
+  /** Current serving weight (the controller's output). */
+  weight: number | null;
   feasible: boolean;
   reasons: StatusReason[];
 }
@@ -29,8 +36,11 @@ export interface PlacementStatus {
   asOf: string;
   totalImpressions: number;
   feasible: boolean;
+  controller: { lastStepAt: string | null; samples: number };
   ads: StatusEntry[];
 }
+
+const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 const ZERO: AdCounts = { decisions: 0, impressions: 0, clicks: 0 };
 
@@ -51,7 +61,12 @@ function reasonsFor(ad: Ad | undefined, nowMs: number): StatusReason[] {
  * what config alone decides (paused, out of flight); targeting and caps are weighed by the
  * allocation engine.
  */
-export function createStatusService(deps: { store: ConfigStore; counters: CounterStore; clock: Clock }) {
+export function createStatusService(deps: {
+  store: ConfigStore;
+  counters: CounterStore;
+  clock: Clock;
+  report: (placementId: string) => AllocationReport | undefined;
+}) {
   return {
     async get(placementId: string): Promise<PlacementStatus> {
       const nowMs = deps.clock.now();
@@ -60,7 +75,7 @@ export function createStatusService(deps: { store: ConfigStore; counters: Counte
       if (placement === null || targetSet === null) {
         throw new AllotError('ALLOT_ERR_NOT_FOUND', `placement "${placementId}" not found`);
       }
-      const win = windowAt(DEFAULT_WINDOW, nowMs);
+      const win = windowAt(placement.window, nowMs);
       const counts = await deps.counters.read(placementId, win.startMs, win.endMs);
       let total = 0;
       for (const c of counts.values()) total += c.impressions;
@@ -87,10 +102,15 @@ export function createStatusService(deps: { store: ConfigStore; counters: Counte
         if (ad !== null) ads.set(adId, ad);
       }
 
+      const rep = deps.report(placementId);
+      const report = rep !== undefined && rep.targetsVersion === targetSet.version ? rep : undefined;
       const entries: StatusEntry[] = [];
       for (const [adId, { role, share }] of roles) {
         const c = counts.get(adId) ?? ZERO;
         const reasons = share > 0 ? reasonsFor(ads.get(adId), nowMs) : [];
+        const k = report?.adIds.indexOf(adId) ?? -1;
+        const limit = k >= 0 ? report!.limits[k] : null;
+        if (limit && role !== 'fallback') reasons.push(limit);
         entries.push({
           adId,
           role,
@@ -101,6 +121,9 @@ export function createStatusService(deps: { store: ConfigStore; counters: Counte
           share: total === 0 ? 0 : c.impressions / total,
           ci95: wilsonInterval(c.impressions, total),
           estimated: false,
+          achievableShare: k >= 0 ? round(report!.achievable[k]!) : null,
+          renderRate: k >= 0 ? round(report!.renderRates[k]!) : null,
+          weight: k >= 0 ? round(report!.weights[k]!) : null,
           feasible: reasons.length === 0,
           reasons,
         });
@@ -112,6 +135,10 @@ export function createStatusService(deps: { store: ConfigStore; counters: Counte
         asOf: new Date(nowMs).toISOString(),
         totalImpressions: total,
         feasible: entries.every((e) => e.feasible),
+        controller: {
+          lastStepAt: report === undefined ? null : new Date(report.atMs).toISOString(),
+          samples: report?.samples ?? 0,
+        },
         ads: entries,
       };
     },

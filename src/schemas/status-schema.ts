@@ -1,9 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { IdSchema, TimestampSchema } from './common-schema.js';
 
-const Reason = Type.Union([Type.Literal('paused'), Type.Literal('notInFlight'), Type.Literal('missing')], {
+const Reason = Type.Unsafe<string>({
+  type: 'string',
+  enum: ['paused', 'notInFlight', 'missing', 'targeting', 'frequencyCap', 'overbooked'],
   description: 'Why an ad cannot currently reach its target.',
 });
+const NullableNumber = (description: string) =>
+  Type.Unsafe<number | null>({ type: 'number', nullable: true, description });
 
 export const StatusAdSchema = Type.Object({
   adId: IdSchema,
@@ -17,6 +21,11 @@ export const StatusAdSchema = Type.Object({
     description: 'Wilson 95 % interval for the share (see docs/api.md).',
   }),
   estimated: Type.Boolean({ description: 'False: every impression was counted (no sampling).' }),
+  achievableShare: NullableNumber(
+    'Impression share the ad can reach (targeting, caps, competition, render rates); null before the first controller step.',
+  ),
+  renderRate: NullableNumber('Impressions ÷ decisions in the window, as the controller estimates it.'),
+  weight: NullableNumber('Current serving weight.'),
   feasible: Type.Boolean(),
   reasons: Type.Array(Reason),
 });
@@ -29,7 +38,40 @@ export const StatusSchema = Type.Object(
     asOf: TimestampSchema,
     totalImpressions: Type.Integer(),
     feasible: Type.Boolean(),
+    controller: Type.Object({
+      lastStepAt: Type.Unsafe<string | null>({ type: 'string', format: 'date-time', nullable: true }),
+      samples: Type.Integer({ description: 'Sampled requests behind the request mix.' }),
+    }),
     ads: Type.Array(StatusAdSchema),
   },
   { $id: 'PlacementStatus', title: 'PlacementStatus' },
+);
+
+export const WhatIfSchema = Type.Object(
+  {
+    placementId: IdSchema,
+    feasible: Type.Unsafe<boolean | null>({
+      type: 'boolean',
+      nullable: true,
+      description: 'null when no traffic has been observed yet to judge by.',
+    }),
+    basis: Type.Object({
+      sampledRequests: Type.Integer({
+        description: 'Recent request contexts the targeting was evaluated on.',
+      }),
+      frequencyCapsModelled: Type.Boolean({
+        description: 'Caps depend on user history and are not re-simulated.',
+      }),
+    }),
+    ads: Type.Array(
+      Type.Object({
+        adId: IdSchema,
+        role: Type.String(),
+        targetShare: Type.Number(),
+        achievableShare: NullableNumber('Impression share the ad could reach with these targets.'),
+        reasons: Type.Array(Reason),
+      }),
+    ),
+  },
+  { title: 'WhatIf' },
 );

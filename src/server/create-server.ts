@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Plan } from '../core/plan/plan.js';
 import type { Decide } from '../decision/decide.js';
 import type { AdService } from '../manager/ad-service.js';
+import type { FeasibilityService } from '../manager/feasibility-service.js';
 import type { PlacementService } from '../manager/placement-service.js';
 import type { StatusService } from '../manager/status-service.js';
 import { AdSchema, CreativeSchema } from '../schemas/ad-schema.js';
@@ -33,6 +34,7 @@ export interface ServerDeps {
   ads: AdService;
   placements: PlacementService;
   status: StatusService;
+  feasibility: FeasibilityService;
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
   version: string;
@@ -96,7 +98,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       return denied;
     });
     registerAdRoutes(manager, deps.ads);
-    registerPlacementRoutes(manager, deps.placements, deps.status);
+    registerPlacementRoutes(manager, deps.placements, deps.status, deps.feasibility);
   });
   return app;
 }

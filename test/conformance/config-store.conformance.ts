@@ -25,7 +25,15 @@ const unsetTargets = (placementId: string): TargetSet => ({
 });
 
 function makePlacement(id: string, overrides: Partial<Placement> = {}): Placement {
-  return { id, name: `Placement ${id}`, fallbackAdId: null, createdAt: T0, updatedAt: T0, ...overrides };
+  return {
+    id,
+    name: `Placement ${id}`,
+    fallbackAdId: null,
+    window: { lengthHours: 24, timeZone: 'UTC' },
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
 }
 
 async function expectAllotError(promise: Promise<unknown>, code: ErrorCode): Promise<AllotError> {
@@ -195,14 +203,22 @@ export function describeConfigStoreConformance(
     describe('placements', () => {
       it('creates, reads, lists sorted, updates and deletes', async () => {
         await store.createAd(makeAd('house'));
-        const p2 = makePlacement('p2', { fallbackAdId: 'house' });
+        const p2 = makePlacement('p2', {
+          fallbackAdId: 'house',
+          window: { lengthHours: 6, timeZone: 'Europe/Berlin' },
+        });
         const p1 = makePlacement('p1');
         expect(await store.createPlacement(p2)).toEqual(p2);
         expect(await store.createPlacement(p1)).toEqual(p1);
         expect(await store.getPlacement('p2')).toEqual(p2);
         expect(await store.listPlacements()).toEqual([p1, p2]);
 
-        const renamed = makePlacement('p1', { name: 'Sidebar', fallbackAdId: 'house', updatedAt: T1 });
+        const renamed = makePlacement('p1', {
+          name: 'Sidebar',
+          fallbackAdId: 'house',
+          window: { lengthHours: 48, timeZone: 'America/New_York' },
+          updatedAt: T1,
+        });
         expect(await store.updatePlacement(renamed)).toEqual(renamed);
         expect(await store.getPlacement('p1')).toEqual(renamed);
 

@@ -204,9 +204,9 @@ export async function createPostgresConfigStore(opts: {
             throw missingFallbackError(p.fallbackAdId);
           }
           await c.query(
-            `INSERT INTO ${t.placements} (id, name, fallback_ad_id, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5)`,
-            [p.id, p.name, p.fallbackAdId, p.createdAt, p.updatedAt],
+            `INSERT INTO ${t.placements} (id, name, fallback_ad_id, window_hours, time_zone, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [p.id, p.name, p.fallbackAdId, p.window.lengthHours, p.window.timeZone, p.createdAt, p.updatedAt],
           );
           await bumpRevision(c);
           return copyPlacement(p);
@@ -226,9 +226,9 @@ export async function createPostgresConfigStore(opts: {
             throw missingFallbackError(p.fallbackAdId);
           }
           await c.query(
-            `UPDATE ${t.placements} SET name = $2, fallback_ad_id = $3, created_at = $4, updated_at = $5
-             WHERE id = $1`,
-            [p.id, p.name, p.fallbackAdId, p.createdAt, p.updatedAt],
+            `UPDATE ${t.placements} SET name = $2, fallback_ad_id = $3, window_hours = $4, time_zone = $5,
+             created_at = $6, updated_at = $7 WHERE id = $1`,
+            [p.id, p.name, p.fallbackAdId, p.window.lengthHours, p.window.timeZone, p.createdAt, p.updatedAt],
           );
           await bumpRevision(c);
           return copyPlacement(p);

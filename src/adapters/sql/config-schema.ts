@@ -37,6 +37,8 @@ export function configSchemaDdl(dialect: SqlDialect, t: ConfigTables): string[] 
       id TEXT PRIMARY KEY,
       name TEXT NOT NULL,
       fallback_ad_id TEXT NULL REFERENCES ${t.ads} (id) ON DELETE RESTRICT,
+      window_hours INTEGER NOT NULL DEFAULT 24,
+      time_zone TEXT NOT NULL DEFAULT 'UTC',
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL,
       targets_version INTEGER NOT NULL DEFAULT 0,
@@ -62,7 +64,7 @@ export function configSchemaDdl(dialect: SqlDialect, t: ConfigTables): string[] 
 
 export const AD_COLUMNS = 'id, doc, created_at, updated_at';
 export const PLACEMENT_COLUMNS =
-  'id, name, fallback_ad_id, created_at, updated_at, targets_version, targets_updated_at';
+  'id, name, fallback_ad_id, window_hours, time_zone, created_at, updated_at, targets_version, targets_updated_at';
 export const TARGET_COLUMNS = 'placement_id, ad_id, share, position';
 
 export interface AdRow {
@@ -77,6 +79,8 @@ export interface PlacementRow {
   id: string;
   name: string;
   fallback_ad_id: string | null;
+  window_hours: number | string;
+  time_zone: string;
   created_at: string;
   updated_at: string;
   targets_version: number | string;
@@ -112,6 +116,7 @@ export function placementFromRow(row: PlacementRow): Placement {
     id: row.id,
     name: row.name,
     fallbackAdId: row.fallback_ad_id,
+    window: { lengthHours: Number(row.window_hours), timeZone: row.time_zone },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -121,6 +126,7 @@ export const copyPlacement = (p: Placement): Placement => ({
   id: p.id,
   name: p.name,
   fallbackAdId: p.fallbackAdId,
+  window: { lengthHours: p.window.lengthHours, timeZone: p.window.timeZone },
   createdAt: p.createdAt,
   updatedAt: p.updatedAt,
 });

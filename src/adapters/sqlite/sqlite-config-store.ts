@@ -74,11 +74,13 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
     getPlacement: db.prepare<[string], PlacementRow>(
       `SELECT ${PLACEMENT_COLUMNS} FROM ${t.placements} WHERE id = ?`,
     ),
-    insertPlacement: db.prepare<[string, string, string | null, string, string]>(
-      `INSERT INTO ${t.placements} (id, name, fallback_ad_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+    insertPlacement: db.prepare<[string, string, string | null, number, string, string, string]>(
+      `INSERT INTO ${t.placements} (id, name, fallback_ad_id, window_hours, time_zone, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    updatePlacement: db.prepare<[string, string | null, string, string, string]>(
-      `UPDATE ${t.placements} SET name = ?, fallback_ad_id = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+    updatePlacement: db.prepare<[string, string | null, number, string, string, string, string]>(
+      `UPDATE ${t.placements} SET name = ?, fallback_ad_id = ?, window_hours = ?, time_zone = ?, created_at = ?,
+       updated_at = ? WHERE id = ?`,
     ),
     deletePlacement: db.prepare<[string]>(`DELETE FROM ${t.placements} WHERE id = ?`),
 
@@ -175,7 +177,15 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
           if (s.getPlacement.get(p.id)) throw conflictError('placement', p.id);
           if (p.fallbackAdId !== null && !adExists(p.fallbackAdId))
             throw missingFallbackError(p.fallbackAdId);
-          s.insertPlacement.run(p.id, p.name, p.fallbackAdId, p.createdAt, p.updatedAt);
+          s.insertPlacement.run(
+            p.id,
+            p.name,
+            p.fallbackAdId,
+            p.window.lengthHours,
+            p.window.timeZone,
+            p.createdAt,
+            p.updatedAt,
+          );
           s.bumpRevision.run();
           return copyPlacement(p);
         },
@@ -192,7 +202,15 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
           if (!s.getPlacement.get(p.id)) return null;
           if (p.fallbackAdId !== null && !adExists(p.fallbackAdId))
             throw missingFallbackError(p.fallbackAdId);
-          s.updatePlacement.run(p.name, p.fallbackAdId, p.createdAt, p.updatedAt, p.id);
+          s.updatePlacement.run(
+            p.name,
+            p.fallbackAdId,
+            p.window.lengthHours,
+            p.window.timeZone,
+            p.createdAt,
+            p.updatedAt,
+            p.id,
+          );
           s.bumpRevision.run();
           return copyPlacement(p);
         },

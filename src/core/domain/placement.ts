@@ -4,9 +4,22 @@ export interface Placement {
   name: string;
   /** The house ad that takes whatever share the targets leave; null = none. */
   fallbackAdId: string | null;
+  /** The allocation window shares are measured over (default: the UTC day). */
+  window: AllocationWindow;
   createdAt: string;
   updatedAt: string;
 }
+
+/**
+ * Window length in hours — a divisor or a multiple of 24 (1, 2, 3, 4, 6, 8, 12, 24, 48 … 168) —
+ * and the IANA time zone whose midnight windows are aligned to.
+ */
+export interface AllocationWindow {
+  lengthHours: number;
+  timeZone: string;
+}
+
+export const DEFAULT_ALLOCATION_WINDOW: AllocationWindow = { lengthHours: 24, timeZone: 'UTC' };
 
 export interface Target {
   adId: string;

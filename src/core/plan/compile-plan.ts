@@ -2,7 +2,6 @@ import type { Ad } from '../domain/ad.js';
 import type { ConfigSnapshot } from '../domain/config-snapshot.js';
 import type { Placement, TargetSet } from '../domain/placement.js';
 import { compileTargeting } from '../targeting/compile-targeting.js';
-import { DEFAULT_WINDOW } from '../window/allocation-window.js';
 import type { CompiledAd, CompiledPlacement, Plan } from './plan.js';
 
 /** Optional serving weights per placement and ad (the controller's output). */
@@ -70,14 +69,33 @@ function compilePlacement(
     targetShares.push(share);
     weights.push(override?.get(adId) ?? share);
   }
+  const candidateIds = candidates.map((c) => c.id);
   return {
     id: p.id,
     targetsVersion: targetSet?.version ?? 0,
     candidates,
+    candidateIds,
+    candidateKey: candidateIds.join(','),
     weights: Float64Array.from(weights),
     targetShares: Float64Array.from(targetShares),
     fallbackIndex,
-    window: DEFAULT_WINDOW,
+    window: p.window,
     idJson: JSON.stringify(p.id),
   };
+}
+
+/**
+ * A new plan in which the listed placements serve with new weights (ad id → weight; ads not
+ * listed keep theirs). Everything else is shared with `plan`: a controller step costs one
+ * placement object per changed placement, not a recompile.
+ */
+export function withWeights(plan: Plan, weights: ReadonlyMap<string, ReadonlyMap<string, number>>): Plan {
+  const placements = new Map(plan.placements);
+  for (const [placementId, byAd] of weights) {
+    const p = placements.get(placementId);
+    if (p === undefined) continue;
+    const w = Float64Array.from(p.candidates, (ad, i) => byAd.get(ad.id) ?? p.weights[i]!);
+    placements.set(placementId, { ...p, weights: w });
+  }
+  return { ...plan, placements };
 }

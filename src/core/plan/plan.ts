@@ -21,6 +21,9 @@ export interface CompiledPlacement {
   readonly id: string;
   readonly targetsVersion: number;
   readonly candidates: readonly CompiledAd[];
+  /** Candidate ids in order, and joined: identifies the candidate list (request-mix keys refer to it). */
+  readonly candidateIds: readonly string[];
+  readonly candidateKey: string;
   /** Serving weights (sum ≤ 1, the controller's output; the target shares until it runs). */
   readonly weights: Float64Array;
   /** Target shares as saved by the manager, per candidate (fallback: its remainder). */

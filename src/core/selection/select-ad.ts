@@ -1,6 +1,7 @@
 import type { CompiledAd, CompiledPlacement } from '../plan/plan.js';
 import type { FrequencyStore } from '../ports/frequency-store.js';
 import type { RequestContext } from '../targeting/targeting-rule.js';
+import { type CreditBook, NUMERIC_KEY_CANDIDATES } from './selector-state.js';
 
 /** What a decision depends on besides the plan. Reused across requests by the caller. */
 export interface DecisionRequest {
@@ -26,31 +27,52 @@ export function isEligible(ad: CompiledAd, req: DecisionRequest, freq: Frequency
 }
 
 /**
- * Chooses the ad for one request: smooth weighted round-robin (nginx, 2012) generalised to
- * per-request eligibility. Every eligible candidate adds its weight to its running credit;
- * the one with the most credit wins and pays the sum of the weights added this round.
- * Ineligible candidates neither gain nor pay. For a stable eligible set this serves each ad
- * within about one pick of its exact share at every point (no lottery noise); ties go to the
- * lower index, so it is deterministic.
+ * Chooses the ad for one request: smooth weighted round-robin (nginx, 2012) per eligibility
+ * pattern. The candidates eligible for this request (with a positive weight) form a pattern;
+ * within it every candidate adds its weight to its running credit, the one with the most
+ * credit wins and pays the sum of the weights added. Each pattern thus serves its candidates
+ * in exact proportion to their weights, always within about one pick — no lottery noise —
+ * and the placement follows the Luce model P(a | E) = w_a / Σ_{b∈E} w_b that the controller
+ * fits weights for. Ties go to the lower index, so it is deterministic.
  *
  * When no weighted candidate is eligible, the fallback serves if it is eligible.
- * `credit` is the placement's selector state (see `createSelectorState`), mutated in place.
+ * `book` is the placement's selector state (`SelectorState.bookFor`), mutated in place.
  *
  * @returns the index in `placement.candidates`, or -1 for no fill.
  */
 export function selectAd(
   placement: CompiledPlacement,
-  credit: Float64Array,
+  book: CreditBook,
   req: DecisionRequest,
   freq: FrequencyView,
 ): number {
   const { candidates, weights } = placement;
+  const n = candidates.length;
+  const eligible = book.eligible;
+  let lo = 0;
+  let hi = 0;
+  let wide = '';
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    const ok = weights[i]! > 0 && isEligible(candidates[i]!, req, freq);
+    eligible[i] = ok ? 1 : 0;
+    if (!ok) continue;
+    any = true;
+    if (n > NUMERIC_KEY_CANDIDATES) wide += `${i},`;
+    else if (i < 26) lo += 2 ** i;
+    else hi += 2 ** (i - 26);
+  }
+  if (!any) {
+    const fb = placement.fallbackIndex;
+    return fb >= 0 && weights[fb]! <= 0 && isEligible(candidates[fb]!, req, freq) ? fb : -1;
+  }
+  const credit = book.credits(n > NUMERIC_KEY_CANDIDATES ? wide : lo + hi * 67_108_864);
   let total = 0;
   let best = -1;
   let bestCredit = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < candidates.length; i++) {
+  for (let i = 0; i < n; i++) {
+    if (eligible[i] === 0) continue;
     const w = weights[i]!;
-    if (w <= 0 || !isEligible(candidates[i]!, req, freq)) continue;
     const c = credit[i]! + w;
     credit[i] = c;
     total += w;
@@ -59,11 +81,6 @@ export function selectAd(
       bestCredit = c;
     }
   }
-  if (best >= 0) {
-    credit[best] = bestCredit - total;
-    return best;
-  }
-  const fb = placement.fallbackIndex;
-  if (fb >= 0 && weights[fb]! <= 0 && isEligible(candidates[fb]!, req, freq)) return fb;
-  return -1;
+  credit[best] = bestCredit - total;
+  return best;
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { FeasibilityService } from '../../manager/feasibility-service.js';
 import type { PlacementService } from '../../manager/placement-service.js';
 import type { StatusService } from '../../manager/status-service.js';
 import { errorResponses, IdParamsSchema } from '../../schemas/common-schema.js';
@@ -12,6 +13,7 @@ import {
   type TargetsPut,
   TargetsPutSchema,
 } from '../../schemas/placement-schema.js';
+import { WhatIfSchema } from '../../schemas/status-schema.js';
 
 const tags = ['placements'];
 const security = [{ bearerAuth: [] }];
@@ -23,6 +25,7 @@ export function registerPlacementRoutes(
   app: FastifyInstance,
   placements: PlacementService,
   status: StatusService,
+  feasibility: FeasibilityService,
 ): void {
   app.post<{ Body: PlacementCreate }>(
     '/v1/placements',
@@ -105,6 +108,20 @@ export function registerPlacementRoutes(
       },
     },
     async (req) => placements.putTargets(req.params.id, req.body),
+  );
+  app.post<{ Params: { id: string }; Body: TargetsPut }>(
+    '/v1/placements/:id/targets/check',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'What-if: would these targets be feasible? (validates like PUT, saves nothing)',
+        params: IdParamsSchema,
+        body: TargetsPutSchema,
+        response: { 200: WhatIfSchema, ...errorResponses(400, 401, 404, 413, 415) },
+      },
+    },
+    async (req) => feasibility.whatIf(req.params.id, req.body),
   );
   app.get<{ Params: { id: string } }>(
     '/v1/placements/:id/targets',

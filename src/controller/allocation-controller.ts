@@ -1,0 +1,157 @@
+import { type ControlOutput, type ControlState, controlStep } from '../core/allocation/controller.js';
+import { mixFromSnapshot } from '../core/allocation/mix-from-snapshot.js';
+import type { Plan } from '../core/plan/plan.js';
+import type { CounterStore } from '../core/ports/counter-store.js';
+import type { MixStore } from '../core/ports/mix-store.js';
+import { windowAt } from '../core/window/allocation-window.js';
+
+/** The controller's latest view of one placement, for `/status`. */
+export interface AllocationReport extends ControlOutput {
+  adIds: readonly string[];
+  targetsVersion: number;
+  atMs: number;
+  /** Sampled requests behind the request mix (0: no traffic seen yet, model assumes all eligible). */
+  samples: number;
+}
+
+interface Tracked {
+  targetsVersion: number;
+  windowStartMs: number;
+  state: ControlState | null;
+  lastDecisions: number[];
+  /** Ramp: a new placement or target set is stepped after 100 ms, then at doubling intervals
+   *  up to `intervalMs`, so the first decisions are not served on unfitted weights for long. */
+  everyMs: number;
+  nextAtMs: number;
+}
+
+const FIRST_STEP_MS = 100;
+
+/** Serving weights per placement: ad id → weight, with the targets version they were fitted to. */
+export type WeightUpdate = Map<string, { targetsVersion: number; weights: Map<string, number> }>;
+
+/**
+ * Runs `controlStep` for every placement each interval: reads the window's counters and the
+ * sampled request mix, and publishes new serving weights (the plan source swaps them in).
+ * State is per placement and restarts when its targets change or a new window begins.
+ */
+export function createAllocationController(deps: {
+  plan: () => Plan;
+  counters: CounterStore;
+  mix: MixStore;
+  now: () => number;
+  intervalMs: number;
+  publish: (update: WeightUpdate) => void;
+  onError?: (err: unknown) => void;
+}) {
+  const tracked = new Map<string, Tracked>();
+  const reports = new Map<string, AllocationReport>();
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+
+  async function stepPlacement(
+    placementId: string,
+    update: WeightUpdate,
+    nowMs: number,
+    force: boolean,
+  ): Promise<void> {
+    const p = deps.plan().placements.get(placementId)!;
+    if (p.candidates.length === 0) return;
+    const win = windowAt(p.window, nowMs);
+    let t = tracked.get(placementId);
+    if (t === undefined || t.targetsVersion !== p.targetsVersion || t.windowStartMs !== win.startMs) {
+      const everyMs = Math.min(FIRST_STEP_MS, deps.intervalMs);
+      t = {
+        targetsVersion: p.targetsVersion,
+        windowStartMs: win.startMs,
+        state: null,
+        lastDecisions: [],
+        everyMs,
+        nextAtMs: nowMs + everyMs,
+      };
+      tracked.set(placementId, t);
+      if (!force) return;
+    }
+    if (!force && nowMs < t.nextAtMs) return;
+    t.everyMs = Math.min(deps.intervalMs, t.everyMs * 2);
+    t.nextAtMs = nowMs + t.everyMs;
+    const counts = await deps.counters.read(placementId, win.startMs, win.endMs);
+    const ids = p.candidateIds;
+    const impressions = ids.map((id) => counts.get(id)?.impressions ?? 0);
+    const decisions = ids.map((id) => counts.get(id)?.decisions ?? 0);
+    let total = 0;
+    for (const c of counts.values()) total += c.impressions;
+    const recent = decisions.map((d, i) => Math.max(0, d - (t.lastDecisions[i] ?? 0)));
+    const snapshot = await deps.mix.read(placementId, nowMs);
+    const out = controlStep(t.state, {
+      adIds: ids,
+      targets: Array.from(p.targetShares),
+      fallbackIndex: p.fallbackIndex,
+      mix: mixFromSnapshot(snapshot, ids),
+      windowImpressions: impressions,
+      windowDecisions: decisions,
+      windowImpressionsTotal: total,
+      recentDecisions: t.state === null ? decisions.map(() => 0) : recent,
+    });
+    t.state = out.state;
+    t.lastDecisions = decisions;
+    reports.set(placementId, {
+      ...out,
+      adIds: ids,
+      targetsVersion: p.targetsVersion,
+      atMs: nowMs,
+      samples: snapshot?.adIds.join(',') === p.candidateKey ? snapshot.samples : 0,
+    });
+    update.set(placementId, {
+      targetsVersion: p.targetsVersion,
+      weights: new Map(ids.map((id, i) => [id, out.weights[i]!])),
+    });
+  }
+
+  async function step(force: boolean): Promise<void> {
+    const nowMs = deps.now();
+    const plan = deps.plan();
+    const update: WeightUpdate = new Map();
+    for (const placementId of plan.placements.keys()) await stepPlacement(placementId, update, nowMs, force);
+    for (const id of tracked.keys()) {
+      if (!plan.placements.has(id)) {
+        tracked.delete(id);
+        reports.delete(id);
+      }
+    }
+    if (update.size > 0) deps.publish(update);
+  }
+
+  /** One step at a time: a slow step delays the next rather than overlapping it. */
+  const runOnce = async (force: boolean): Promise<void> => {
+    if (running !== null) return running;
+    running = step(force).finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  return {
+    /** Steps every placement now (the simulator and tests drive time themselves). */
+    step: () => runOnce(true),
+    report: (placementId: string): AllocationReport | undefined => reports.get(placementId),
+    start(): void {
+      if (timer !== null) return;
+      // Ticks at the ramp's first interval; each placement is stepped when it is due.
+      timer = setInterval(
+        () => {
+          runOnce(false).catch((err) => deps.onError?.(err));
+        },
+        Math.min(FIRST_STEP_MS, deps.intervalMs),
+      );
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
+
+export type AllocationController = ReturnType<typeof createAllocationController>;

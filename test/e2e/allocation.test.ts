@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/core/random/mulberry32.js';
+import { eventually, imageAd, pool, type Running, startAllot } from '../support/start-allot.js';
+
+interface Decision {
+  ad: { id: string };
+  impressionUrl: string;
+}
+interface StatusEntry {
+  adId: string;
+  targetShare: number;
+  impressions: number;
+  share: number;
+  achievableShare: number | null;
+  feasible: boolean;
+  reasons: string[];
+}
+interface StatusBody {
+  totalImpressions: number;
+  feasible: boolean;
+  ads: StatusEntry[];
+}
+
+// The allocation engine's acceptance, through HTTP as a new user would try it: overlapping
+// targeting, unequal render rates (some decisions never fire their impression), an
+// infeasible ad and a fallback; 60,000 decisions on default settings.
+describe('allocation engine through HTTP', () => {
+  let s: Running;
+  beforeAll(async () => {
+    s = await startAllot();
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('feasible ads within 0.5 pp of target; the infeasible one gets ≥ 99 % of its achievable share and is flagged', async () => {
+    const ads = {
+      a: { targeting: { key: 'country', in: ['DE', 'AT'] }, share: 0.3, render: 1.0 },
+      b: { targeting: { key: 'age', gte: 40 }, share: 0.25, render: 0.6 },
+      c: { targeting: { key: 'country', in: ['FR'] }, share: 0.2, render: 0.9 },
+      house: { targeting: undefined, share: 0, render: 0.8 },
+    } as const;
+    for (const [id, ad] of Object.entries(ads)) {
+      const res = await s.call(
+        'POST',
+        '/v1/ads',
+        imageAd(id, ad.targeting ? { targeting: ad.targeting } : {}),
+      );
+      expect(res.status).toBe(201);
+    }
+    await s.call('POST', '/v1/placements', { id: 'news', name: 'News', fallbackAdId: 'house' });
+    const put = await s.call('PUT', '/v1/placements/news/targets', {
+      targets: ['a', 'b', 'c'].map((adId) => ({ adId, share: ads[adId as 'a'].share })),
+    });
+    expect(put.status).toBe(200);
+
+    const rnd = mulberry32(20261126);
+    const country = () => {
+      const x = rnd();
+      return x < 0.35 ? 'DE' : x < 0.5 ? 'AT' : x < 0.6 ? 'FR' : 'US';
+    };
+    const N = 60_000;
+    const requests = Array.from({ length: N }, () => ({
+      placementId: 'news',
+      userId: `u${Math.floor(rnd() * 20_000)}`,
+      context: { country: country(), age: 18 + Math.floor(rnd() * 48) },
+    }));
+    const fires = Array.from({ length: N }, () => rnd());
+    let fired = 0;
+    await pool(N, 32, async (i) => {
+      const res = await s.call('POST', '/v1/decisions', requests[i], { admin: false });
+      expect(res.status).toBe(200);
+      const d = (await res.json()) as Decision;
+      if (fires[i]! < ads[d.ad.id as 'a'].render) {
+        fired++;
+        expect((await fetch(`${s.base}${d.impressionUrl}`)).status).toBe(204);
+      }
+    });
+
+    let status!: StatusBody;
+    expect(
+      await eventually(async () => {
+        status = (await s.json<StatusBody>('GET', '/v1/placements/news/status')).body;
+        return status.totalImpressions === fired;
+      }),
+    ).toBe(true);
+    const by = new Map(status.ads.map((e) => [e.adId, e]));
+    const report = status.ads.map(
+      (e) => `${e.adId}: share ${e.share.toFixed(4)} target ${e.targetShare} achievable ${e.achievableShare}`,
+    );
+    console.info(`allocation acceptance (${N} decisions, ${fired} impressions):\n${report.join('\n')}`);
+    for (const id of ['a', 'b']) {
+      const e = by.get(id)!;
+      expect(Math.abs(e.share - e.targetShare), report.join('\n')).toBeLessThanOrEqual(0.005);
+      expect(e.feasible).toBe(true);
+    }
+    const c = by.get('c')!;
+    expect(c.feasible).toBe(false);
+    expect(c.reasons).toContain('targeting');
+    expect(c.achievableShare).not.toBeNull();
+    expect(c.achievableShare!).toBeLessThan(0.2);
+    expect(c.share, report.join('\n')).toBeGreaterThanOrEqual(0.99 * c.achievableShare!);
+    expect(status.feasible).toBe(false);
+  }, 300_000);
+});
