@@ -212,7 +212,10 @@ export function analyzeFeasibility(input: FeasibilityInput): FeasibilityResult {
   const p = compilePatterns(mix, fallbackIndex);
   const alive = new Uint8Array(p.count).fill(1);
   let active: number[] = [];
-  for (let a = 0; a < n; a++) if (a !== fallbackIndex && (demand[a] ?? 0) > 0) active.push(a);
+  for (let a = 0; a < n; a++) {
+    const d = demand[a] ?? 0;
+    if (a !== fallbackIndex && d > 0 && Number.isFinite(d)) active.push(a);
+  }
   const dem = achievable.slice();
   let scale = 0;
   for (const a of active) scale = Math.max(scale, dem[a]!);

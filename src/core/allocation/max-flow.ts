@@ -58,7 +58,7 @@ export function maxFlow(input: MaxFlowInput): MaxFlowResult {
     const e = edges[i]!;
     arcTo[2 * i] = e.to;
     arcTo[2 * i + 1] = e.from;
-    residual[2 * i] = e.capacity > 0 ? e.capacity : 0;
+    residual[2 * i] = Math.max(e.capacity, 0) || 0; // negative or NaN: no capacity
     if (Number.isFinite(e.capacity) && e.capacity > maxCapacity) maxCapacity = e.capacity;
     start[e.from + 1]!++;
     start[e.to + 1]!++;
