@@ -110,7 +110,8 @@ export function createStatusService(deps: {
         const reasons = share > 0 ? reasonsFor(ads.get(adId), nowMs) : [];
         const k = report?.adIds.indexOf(adId) ?? -1;
         const limit = k >= 0 ? report!.limits[k] : null;
-        if (limit && role !== 'fallback') reasons.push(limit);
+        // A paused or out-of-flight ad also looks limited to the controller: say the cause, not the symptom.
+        if (limit && role !== 'fallback' && reasons.length === 0) reasons.push(limit);
         entries.push({
           adId,
           role,

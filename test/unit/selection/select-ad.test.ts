@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryFrequencyStore } from '../../../src/adapters/memory/memory-frequency-store.js';
 import type { Ad, FrequencyCap } from '../../../src/core/domain/ad.js';
 import type { ConfigSnapshot } from '../../../src/core/domain/config-snapshot.js';
-import { compilePlan, type WeightOverrides } from '../../../src/core/plan/compile-plan.js';
-import type { CompiledPlacement } from '../../../src/core/plan/plan.js';
+import { compilePlan, type WeightOverrides, withWeights } from '../../../src/core/plan/compile-plan.js';
+import type { CompiledPlacement, Plan } from '../../../src/core/plan/plan.js';
+import { mulberry32 } from '../../../src/core/random/mulberry32.js';
 import { type DecisionRequest, type FrequencyView, selectAd } from '../../../src/core/selection/select-ad.js';
-import { SelectorState } from '../../../src/core/selection/selector-state.js';
+import { CreditBook, SelectorState } from '../../../src/core/selection/selector-state.js';
 import type { RequestContext, TargetingRule } from '../../../src/core/targeting/targeting-rule.js';
 import { makeAd } from '../../support/fixtures.js';
 import { contextValueFrom, referenceMatches, targetingArbs } from '../../support/targeting-reference.js';
@@ -16,13 +17,13 @@ const T0 = Date.UTC(2025, 0, 1);
 const ISO = new Date(T0).toISOString();
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-function compile(
+function compileSnapshot(
   ads: Ad[],
   targets: Record<string, number>,
   fallback: string | null,
   overrides?: Record<string, number>,
   placementId = 'p',
-): CompiledPlacement {
+): Plan {
   const placement = {
     id: placementId,
     name: placementId,
@@ -35,15 +36,24 @@ function compile(
   const snapshot: ConfigSnapshot = { revision: 1, ads, placements: [placement], targets: [set] };
   const ov: WeightOverrides | undefined =
     overrides === undefined ? undefined : new Map([[placementId, new Map(Object.entries(overrides))]]);
-  return compilePlan(snapshot, ov).placements.get(placementId)!;
+  return compilePlan(snapshot, ov);
+}
+function compile(
+  ads: Ad[],
+  targets: Record<string, number>,
+  fallback: string | null,
+  overrides?: Record<string, number>,
+  placementId = 'p',
+): CompiledPlacement {
+  return compileSnapshot(ads, targets, fallback, overrides, placementId).placements.get(placementId)!;
 }
 
 const noCaps: FrequencyView = { isCapped: () => false };
 function req(context: RequestContext = {}, userId: string | null = null, nowMs = T0): DecisionRequest {
   return { userId, context, nowMs };
 }
-function pick(pl: CompiledPlacement, credit: Float64Array, r: DecisionRequest, freq = noCaps): string | null {
-  const i = selectAd(pl, credit, r, freq);
+function pick(pl: CompiledPlacement, book: CreditBook, r: DecisionRequest, freq = noCaps): string | null {
+  const i = selectAd(pl, book, r, freq);
   return i < 0 ? null : pl.candidates[i]!.id;
 }
 
@@ -63,10 +73,10 @@ describe('selectAd: smoothness', () => {
     expect(pl.candidates.map((c) => c.id)).toEqual(['a', 'b', 'f']);
     const shares = [0.3, 0.5, 0.2];
     const counts = [0, 0, 0];
-    const credit = new Float64Array(3);
+    const book = new SelectorState().bookFor(pl);
     let worst = 0;
     for (let n = 1; n <= 10_000; n++) {
-      const i = selectAd(pl, credit, req(), noCaps);
+      const i = selectAd(pl, book, req(), noCaps);
       expect(i).toBeGreaterThanOrEqual(0);
       counts[i]!++;
       for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(counts[k]! - shares[k]! * n));
@@ -78,6 +88,8 @@ describe('selectAd: smoothness', () => {
 
 interface SelectionCase {
   name: string;
+  /** The hand derivation, for a reader. */
+  why?: string;
   ads: { id: string; share?: number; status?: 'paused' }[];
   fallback: string | null;
   overrides?: Record<string, number>;
@@ -101,7 +113,7 @@ describe('selectAd: golden sequences', () => {
     const pl = compile(ads, targets, c.fallback, c.overrides);
     const state = new SelectorState();
     const got = c.steps.map((eligible) =>
-      pick(pl, state.creditFor(pl), req(Object.fromEntries(eligible.map((id) => [id, true])))),
+      pick(pl, state.bookFor(pl), req(Object.fromEntries(eligible.map((id) => [id, true])))),
     );
     expect(got).toEqual(c.expected);
   });
@@ -112,14 +124,14 @@ describe('selectAd: eligibility', () => {
 
   it('returns -1 when nothing is eligible and there is no fallback', () => {
     const pl = compile([makeAd('a', { targeting: de })], { a: 0.6 }, null);
-    expect(selectAd(pl, new Float64Array(1), req({ country: 'US' }), noCaps)).toBe(-1);
-    expect(selectAd(pl, new Float64Array(1), req({}), noCaps)).toBe(-1);
+    expect(selectAd(pl, new CreditBook(pl), req({ country: 'US' }), noCaps)).toBe(-1);
+    expect(selectAd(pl, new CreditBook(pl), req({}), noCaps)).toBe(-1);
   });
 
   it('serves the fallback when the targeted ads are ineligible', () => {
     const pl = compile([makeAd('a', { targeting: de }), makeAd('f')], { a: 1 }, 'f');
-    const credit = new Float64Array(2);
-    expect([pick(pl, credit, req({ country: 'US' })), pick(pl, credit, req({ country: 'DE' }))]).toEqual([
+    const book = new CreditBook(pl);
+    expect([pick(pl, book, req({ country: 'US' })), pick(pl, book, req({ country: 'DE' }))]).toEqual([
       'f',
       'a',
     ]);
@@ -136,14 +148,14 @@ describe('selectAd: eligibility', () => {
       'f',
     );
     expect(onlyPaused.candidates).toHaveLength(0);
-    expect(selectAd(onlyPaused, new Float64Array(0), req(), noCaps)).toBe(-1);
+    expect(selectAd(onlyPaused, new CreditBook(onlyPaused), req(), noCaps)).toBe(-1);
   });
 
   it('never serves an ad outside its flight dates (start inclusive, end exclusive)', () => {
     const a = makeAd('a', { startAt: iso(T0 + 1000), endAt: iso(T0 + 2000) });
     const pl = compile([a, makeAd('f')], { a: 1 }, 'f');
-    const credit = new Float64Array(2);
-    const at = (dt: number) => pick(pl, credit, req({}, null, T0 + dt));
+    const book = new CreditBook(pl);
+    const at = (dt: number) => pick(pl, book, req({}, null, T0 + dt));
     expect([0, 999, 1000, 1500, 1999, 2000, 99_999].map(at)).toEqual(['f', 'f', 'a', 'a', 'a', 'f', 'f']);
   });
 
@@ -151,17 +163,17 @@ describe('selectAd: eligibility', () => {
     const cap: FrequencyCap = { impressions: 2, windowSeconds: 60 };
     const pl = compile([makeAd('a', { frequencyCap: cap }), makeAd('f')], { a: 1 }, 'f');
     const freq = createMemoryFrequencyStore({ pendingMs: 600_000 });
-    const credit = new Float64Array(2);
-    expect(pick(pl, credit, req({}, null), freq)).toBe('f');
+    const book = new CreditBook(pl);
+    expect(pick(pl, book, req({}, null), freq)).toBe('f');
     const served: (string | null)[] = [];
     for (let k = 0; k < 4; k++) {
-      const id = pick(pl, credit, req({}, 'u1', T0 + k), freq);
+      const id = pick(pl, book, req({}, 'u1', T0 + k), freq);
       if (id === 'a') freq.reserve('u1', 'a', `d${k}`, cap, T0 + k);
       served.push(id);
     }
     expect(served).toEqual(['a', 'a', 'f', 'f']);
-    expect(pick(pl, credit, req({}, 'u2', T0 + 5), freq)).toBe('a');
-    expect(pick(pl, credit, req({}, 'u1', T0 + 60_000), freq)).toBe('a');
+    expect(pick(pl, book, req({}, 'u2', T0 + 5), freq)).toBe('a');
+    expect(pick(pl, book, req({}, 'u1', T0 + 60_000), freq)).toBe('a');
   });
 });
 
@@ -255,7 +267,7 @@ describe('selectAd: properties over random plans and request streams', () => {
         requests.forEach((q, k) => {
           nowMs += q.dtMs;
           const r = req(q.context, q.userId, nowMs);
-          const idx = selectAd(pl, state.creditFor(pl), r, freq);
+          const idx = selectAd(pl, state.bookFor(pl), r, freq);
           const elig = pl.candidates.map((c) => eligible(c.id, r));
           const weightedEligible = pl.candidates.some((_, i) => elig[i] && pl.weights[i]! > 0);
           if (idx < 0) {
@@ -303,9 +315,9 @@ describe('selectAd: properties over random plans and request streams', () => {
       fc.property(fc.array(adSpecArb, { minLength: 2, maxLength: 6 }), contextArb, (specs, ctx) => {
         const ads = specs.map((s, i) => makeAd(`ad${i}`, { targeting: s.rule, frequencyCap: s.cap }));
         const pl = compile(ads, Object.fromEntries(ads.map((a) => [a.id, 1 / ads.length])), 'ad0');
-        const credit = new Float64Array(pl.candidates.length);
+        const book = new SelectorState().bookFor(pl);
         for (let k = 0; k < 5; k++) {
-          const i = selectAd(pl, credit, req(ctx), noCaps);
+          const i = selectAd(pl, book, req(ctx), noCaps);
           if (i >= 0) expect(pl.candidates[i]!.cap).toBeNull();
         }
       }),
@@ -314,47 +326,168 @@ describe('selectAd: properties over random plans and request streams', () => {
   });
 });
 
+describe('selectAd: per-pattern Luce proportions', () => {
+  it('serves each fixed eligibility pattern E within one pick of n_E × w_a / Σ_{b∈E} w_b', () => {
+    // 30 candidates put pattern bits in both halves of the numeric key; 60 use the string key.
+    const sizes = [2, 3, 4, 5, 6, 8, 30, 60];
+    let checked = 0;
+    for (let seed = 1; seed <= 48; seed++) {
+      const rand = mulberry32(seed);
+      const k = sizes[seed % sizes.length]!;
+      const ids = Array.from({ length: k }, (_, i) => `ad${i}`);
+      const ads = ids.map((id) => makeAd(id, { targeting: { key: id, exists: true } }));
+      const w = ids.map(() => 0.01 + rand());
+      const pl = compile(
+        ads,
+        Object.fromEntries(ids.map((id) => [id, 1 / k])),
+        null,
+        Object.fromEntries(ids.map((id, i) => [id, w[i]!])),
+      );
+      expect(pl.candidateIds).toEqual(ids);
+
+      const nPatterns = 2 + Math.floor(rand() * 5);
+      const patterns: number[][] = [];
+      const seen = new Set<string>();
+      while (patterns.length < nPatterns) {
+        const members = ids.flatMap((_, i) => (rand() < 0.5 ? [i] : []));
+        if (members.length === 0 || seen.has(members.join())) continue;
+        seen.add(members.join());
+        patterns.push(members);
+      }
+      const requests = patterns.map((m) => req(Object.fromEntries(m.map((i) => [ids[i]!, true]))));
+      const totals = patterns.map((m) => m.reduce((s, i) => s + w[i]!, 0));
+      const counts = patterns.map(() => new Array<number>(k).fill(0));
+      const served = new Array<number>(nPatterns).fill(0);
+
+      const state = new SelectorState();
+      let ahead = Number.NEGATIVE_INFINITY;
+      for (let n = 0; n < 4000; n++) {
+        const p = Math.floor(rand() * nPatterns);
+        const i = selectAd(pl, state.bookFor(pl), requests[p]!, noCaps);
+        if (!patterns[p]!.includes(i))
+          expect.fail(`seed ${seed}: picked ${i} outside pattern ${patterns[p]}`);
+        counts[p]![i]!++;
+        served[p]!++;
+        // Never more than one pick ahead of the share, at any step (credit_a > −Σw always).
+        for (const a of patterns[p]!)
+          ahead = Math.max(ahead, counts[p]![a]! - (served[p]! * w[a]!) / totals[p]!);
+      }
+      expect(ahead).toBeLessThan(1);
+      expect(state.bookFor(pl).patterns).toBe(nPatterns);
+      patterns.forEach((members, p) => {
+        expect(served[p]).toBeGreaterThan(200);
+        for (let a = 0; a < k; a++) {
+          if (!members.includes(a)) {
+            expect(counts[p]![a]).toBe(0);
+            continue;
+          }
+          const want = (served[p]! * w[a]!) / totals[p]!;
+          if (Math.abs(counts[p]![a]! - want) > 1 + 1e-9) {
+            expect.fail(
+              `seed ${seed}, pattern ${members}: ad${a} served ${counts[p]![a]} times, want ${want}`,
+            );
+          }
+          checked++;
+        }
+      });
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+});
+
 describe('SelectorState', () => {
-  const snap = (ids: string[]) =>
-    compile(
-      ids.map((id) => makeAd(id)),
-      Object.fromEntries(ids.map((id) => [id, 1 / 4])),
+  const targeted = (ids: string[]) => ids.map((id) => makeAd(id, { targeting: { key: id, exists: true } }));
+  const ctx = (...ids: string[]) => req(Object.fromEntries(ids.map((id) => [id, true])));
+
+  it('returns the same book for the same compiled placement', () => {
+    const state = new SelectorState();
+    const pl = compile([makeAd('a'), makeAd('b')], { a: 0.5, b: 0.5 }, null);
+    const book = state.bookFor(pl);
+    expect(book.placement).toBe(pl);
+    expect(state.bookFor(pl)).toBe(book);
+    // The credits persist between look-ups: a, then b (a fresh book each time would give a, a).
+    expect([pick(pl, state.bookFor(pl), req()), pick(pl, state.bookFor(pl), req())]).toEqual(['a', 'b']);
+    expect(state.bookFor(pl)).toBe(book);
+    expect(book.patterns).toBe(1);
+  });
+
+  it('keeps every pattern’s credits for a new compiled placement with the same candidates', () => {
+    const state = new SelectorState();
+    const plan = compileSnapshot(targeted(['a', 'b', 'c']), { a: 0.5, b: 0.25, c: 0.25 }, null);
+    const first = plan.placements.get('p')!;
+    // {a,b}: (.5,.25) a → (−.25,.25). {a,c}: likewise a → (−.25,.25).
+    expect([
+      pick(first, state.bookFor(first), ctx('a', 'b')),
+      pick(first, state.bookFor(first), ctx('a', 'c')),
+    ]).toEqual(['a', 'a']);
+
+    const second = withWeights(plan, new Map([['p', new Map([['a', 0.25]])]])).placements.get('p')!;
+    expect(second).not.toBe(first);
+    expect(second.candidateKey).toBe(first.candidateKey);
+    const book = state.bookFor(second);
+    expect(book.placement).toBe(second);
+    expect(book.patterns).toBe(2);
+    // Kept credits, new weights .25/.25: {a,b} (0,.5) b → (0,0), then a b a. Fresh credits would give a b a b;
+    // kept credits with the old weights b a a b.
+    const ab = [0, 1, 2, 3].map(() => pick(second, state.bookFor(second), ctx('a', 'b')));
+    expect(ab).toEqual(['b', 'a', 'b', 'a']);
+    expect(pick(second, state.bookFor(second), ctx('a', 'c'))).toBe('c');
+
+    // A recompile of the same configuration is a new object with the same candidates, too.
+    const third = compileSnapshot(
+      targeted(['a', 'b', 'c']),
+      { a: 0.5, b: 0.25, c: 0.25 },
       null,
-    );
-
-  it('returns the same credits for the same compiled placement', () => {
-    const state = new SelectorState();
-    const pl = snap(['a', 'b']);
-    const c = state.creditFor(pl);
-    c[0] = 0.75;
-    expect(state.creditFor(pl)).toBe(c);
-    expect(Array.from(state.creditFor(pl))).toEqual([0.75, 0]);
+    ).placements.get('p')!;
+    expect(third).not.toBe(second);
+    // {a,c} stands at (−.25+.25−.5, .25+.25−.5+.5)… = after c: (0,0) with weights .25/.25; with .5/.25: a.
+    // {a,b} stands at (0,0) after b a b a: (.5,.25) a.
+    expect(pick(third, state.bookFor(third), ctx('a', 'c'))).toBe('a');
+    expect(state.bookFor(third).patterns).toBe(2);
   });
 
-  it('carries credits over by ad id when a new compiled placement arrives', () => {
+  it('starts afresh when the candidate list changes', () => {
     const state = new SelectorState();
-    const first = snap(['a', 'b', 'c']);
-    const c1 = state.creditFor(first);
-    c1.set([0.5, -0.25, -0.25]);
-    const second = snap(['c', 'd', 'a']);
-    const c2 = state.creditFor(second);
-    expect(c2).not.toBe(c1);
-    expect(Array.from(c2)).toEqual([-0.25, 0, 0.5]);
-    expect(state.creditFor(second)).toBe(c2);
+    const first = compile([makeAd('a'), makeAd('b')], { a: 0.5, b: 0.5 }, null);
+    expect(pick(first, state.bookFor(first), req())).toBe('a'); // credits (a −.5, b .5)
+
+    // Same ads, other order: kept credits (by index) would now serve a; fresh ones tie → b.
+    const reordered = compile([makeAd('a'), makeAd('b')], { b: 0.5, a: 0.5 }, null);
+    expect(reordered.candidateIds).toEqual(['b', 'a']);
+    const book = state.bookFor(reordered);
+    expect(book.placement).toBe(reordered);
+    expect(book.patterns).toBe(0);
+    expect(pick(reordered, book, req())).toBe('b'); // credits (b −.5, a .5)
+
+    // One more candidate (weight 0, so the eligible pattern {b,a} is unchanged): fresh again.
+    const grown = compile([makeAd('a'), makeAd('b'), makeAd('c')], { b: 0.5, a: 0.5, c: 0.5 }, null, {
+      c: 0,
+    });
+    expect(grown.candidateIds).toEqual(['b', 'a', 'c']);
+    expect(state.bookFor(grown).patterns).toBe(0);
+    expect(pick(grown, state.bookFor(grown), req())).toBe('b');
   });
 
-  it('retain() drops the state of placements no longer in the plan', () => {
+  it('retain() drops the books of placements no longer in the plan', () => {
     const state = new SelectorState();
-    const p = compile([makeAd('a')], { a: 1 }, null, undefined, 'p');
-    const q = compile([makeAd('a')], { a: 1 }, null, undefined, 'q');
-    state.creditFor(p)[0] = 0.5;
-    state.creditFor(q)[0] = 0.25;
+    const p = compile([makeAd('a'), makeAd('b')], { a: 0.5, b: 0.5 }, null, undefined, 'p');
+    const q = compile([makeAd('a'), makeAd('b')], { a: 0.5, b: 0.5 }, null, undefined, 'q');
+    // Placements have separate books even with the same candidates.
+    expect([pick(p, state.bookFor(p), req()), pick(q, state.bookFor(q), req())]).toEqual(['a', 'a']);
+    const bp = state.bookFor(p);
+    const bq = state.bookFor(q);
+
     state.retain(new Set(['p']));
-    expect(state.creditFor(p)[0]).toBe(0.5);
-    const q2 = compile([makeAd('a')], { a: 1 }, null, undefined, 'q');
-    expect(state.creditFor(q2)[0]).toBe(0);
+    expect(state.bookFor(p)).toBe(bp);
+    expect(state.bookFor(q)).not.toBe(bq);
+    expect(state.bookFor(q).patterns).toBe(0);
+    expect([pick(p, state.bookFor(p), req()), pick(q, state.bookFor(q), req())]).toEqual(['b', 'a']);
+
     state.retain(new Map([['q', 1]]));
-    const p2 = compile([makeAd('a')], { a: 1 }, null, undefined, 'p');
-    expect(state.creditFor(p2)[0]).toBe(0);
+    const q2 = compile([makeAd('a'), makeAd('b')], { a: 0.5, b: 0.5 }, null, undefined, 'q');
+    expect(pick(q2, state.bookFor(q2), req())).toBe('b'); // q kept, and rebound to the recompile
+    const p2 = compile([makeAd('a'), makeAd('b')], { a: 0.5, b: 0.5 }, null, undefined, 'p');
+    expect(state.bookFor(p2).patterns).toBe(0);
+    expect(pick(p2, state.bookFor(p2), req())).toBe('a');
   });
 });
