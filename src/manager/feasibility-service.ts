@@ -2,6 +2,7 @@ import type { AllocationReport } from '../controller/allocation-controller.js';
 import { assessTargets } from '../core/allocation/controller.js';
 import type { RequestMix } from '../core/allocation/request-mix.js';
 import { AllotError } from '../core/errors.js';
+import { candidateShares } from '../core/plan/compile-plan.js';
 import type { CompiledAd, Plan } from '../core/plan/plan.js';
 import type { MixStore } from '../core/ports/mix-store.js';
 import type { TargetsPut } from '../schemas/placement-schema.js';
@@ -46,15 +47,8 @@ export function createFeasibilityService(deps: {
       const plan = deps.plan();
 
       // Candidates as compilePlan would build them from these targets.
-      const shares = new Map<string, number>();
-      let sum = 0;
-      for (const t of input.targets) {
-        if (t.share <= 0) continue;
-        shares.set(t.adId, t.share);
-        sum += t.share;
-      }
       const fb = placement.fallbackAdId;
-      if (fb !== null) shares.set(fb, (shares.get(fb) ?? 0) + Math.max(0, 1 - sum));
+      const shares = candidateShares(input.targets, fb);
       const ads: CompiledAd[] = [];
       const targets: number[] = [];
       for (const [adId, share] of shares) {

@@ -1,6 +1,6 @@
 import type { Ad } from '../domain/ad.js';
 import type { ConfigSnapshot } from '../domain/config-snapshot.js';
-import type { Placement, TargetSet } from '../domain/placement.js';
+import type { Placement, Target, TargetSet } from '../domain/placement.js';
 import { compileTargeting } from '../targeting/compile-targeting.js';
 import type { CompiledAd, CompiledPlacement, Plan } from './plan.js';
 
@@ -41,21 +41,33 @@ export function compilePlan(snapshot: ConfigSnapshot, overrides?: WeightOverride
   return { revision: snapshot.revision, placements, ads };
 }
 
+/**
+ * The share each candidate should get: targeted ads with a positive share, in order, then the
+ * fallback with what they leave (added to its own share if it is also targeted).
+ */
+export function candidateShares(
+  targets: readonly Target[],
+  fallbackAdId: string | null,
+): Map<string, number> {
+  const shares = new Map<string, number>();
+  let sum = 0;
+  for (const t of targets) {
+    if (t.share <= 0) continue;
+    shares.set(t.adId, t.share);
+    sum += t.share;
+  }
+  if (fallbackAdId !== null) shares.set(fallbackAdId, (shares.get(fallbackAdId) ?? 0) + Math.max(0, 1 - sum));
+  return shares;
+}
+
 function compilePlacement(
   p: Placement,
   targetSet: TargetSet | undefined,
   ads: ReadonlyMap<string, CompiledAd>,
   override: ReadonlyMap<string, number> | undefined,
 ): CompiledPlacement {
-  const shares = new Map<string, number>();
-  let sum = 0;
-  for (const t of targetSet?.targets ?? []) {
-    if (t.share <= 0) continue;
-    shares.set(t.adId, t.share);
-    sum += t.share;
-  }
   const fallbackId = p.fallbackAdId;
-  if (fallbackId !== null) shares.set(fallbackId, (shares.get(fallbackId) ?? 0) + Math.max(0, 1 - sum));
+  const shares = candidateShares(targetSet?.targets ?? [], fallbackId);
 
   const candidates: CompiledAd[] = [];
   const targetShares: number[] = [];
