@@ -1,11 +1,14 @@
 import { parseArgs } from 'node:util';
 import { createAllot } from '../app/create-allot.js';
 import { ConfigError, loadConfig } from '../config/config.js';
+import { runSimCommand } from './sim-command.js';
 
 const HELP = `allot — ad allocation server
 
 Usage:
   allot start            start Allot (embedded: SQLite config, in-memory pipeline)
+  allot sim --scenario scenarios/hard.json
+                         simulate allocation strategies on a scenario (allot sim --help)
   allot --help           this help
   allot --version        print the version
 
@@ -47,6 +50,8 @@ async function start(): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Subcommands with options of their own parse their own arguments.
+  if (argv[0] === 'sim') return runSimCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

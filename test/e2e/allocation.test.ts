@@ -125,7 +125,11 @@ describe('allocation engine through HTTP', () => {
         { adId: 'any1', share: 0.2 },
       ],
     };
-    type WhatIf = { feasible: boolean | null; basis: { sampledRequests: number }; ads: Array<{ adId: string; achievableShare: number | null; reasons: string[] }> };
+    type WhatIf = {
+      feasible: boolean | null;
+      basis: { sampledRequests: number };
+      ads: Array<{ adId: string; achievableShare: number | null; reasons: string[] }>;
+    };
     const before = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', proposal);
     expect(before.status).toBe(200);
     expect(before.body.feasible).toBeNull();
@@ -133,7 +137,12 @@ describe('allocation engine through HTTP', () => {
 
     // Traffic: 40 % DE, every ad rendered. Two DE-only ads at 30 % each overbook the DE segment.
     for (let i = 0; i < 500; i++) {
-      const res = await s.call('POST', '/v1/decisions', { placementId: 'side', context: { country: i % 5 < 2 ? 'DE' : 'US' } }, { admin: false });
+      const res = await s.call(
+        'POST',
+        '/v1/decisions',
+        { placementId: 'side', context: { country: i % 5 < 2 ? 'DE' : 'US' } },
+        { admin: false },
+      );
       expect(res.status).toBe(200);
       expect((await fetch(`${s.base}${((await res.json()) as Decision).impressionUrl}`)).status).toBe(204);
     }
@@ -149,12 +158,24 @@ describe('allocation engine through HTTP', () => {
     expect(by.get('de1')!.achievableShare!).toBeCloseTo(by.get('de2')!.achievableShare!, 6);
     expect(by.get('de1')!.achievableShare!).toBeLessThan(0.3);
 
-    const ok = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', { targets: [{ adId: 'de1', share: 0.3 }, { adId: 'any1', share: 0.2 }] });
+    const ok = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', {
+      targets: [
+        { adId: 'de1', share: 0.3 },
+        { adId: 'any1', share: 0.2 },
+      ],
+    });
     expect(ok.body.feasible).toBe(true);
 
-    const bad = await s.json<{ error: { problems: Array<{ path: string }> } }>('POST', '/v1/placements/side/targets/check', {
-      targets: [{ adId: 'ghost', share: 0.9 }, { adId: 'de1', share: 0.3 }],
-    });
+    const bad = await s.json<{ error: { problems: Array<{ path: string }> } }>(
+      'POST',
+      '/v1/placements/side/targets/check',
+      {
+        targets: [
+          { adId: 'ghost', share: 0.9 },
+          { adId: 'de1', share: 0.3 },
+        ],
+      },
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.error.problems.map((p) => p.path)).toEqual(['/targets/0/adId', '/targets']);
     expect((await s.json<{ version: number }>('GET', '/v1/placements/side/targets')).body.version).toBe(0);

@@ -42,6 +42,9 @@ export interface ControlParams {
   renderPriorDecisions: number;
   /** Feedback waits for this many decisions since the last step. */
   minRecentDecisions: number;
+  /** Pseudo-decisions at the expected share mixed into each measurement: shrinks noisy or
+   *  zero counts toward "as expected" instead of letting them jerk the correction. */
+  feedbackPriorDecisions: number;
 }
 
 export const DEFAULT_CONTROL_PARAMS: ControlParams = {
@@ -52,6 +55,7 @@ export const DEFAULT_CONTROL_PARAMS: ControlParams = {
   catchUpMinHorizon: 2000,
   renderPriorDecisions: 50,
   minRecentDecisions: 100,
+  feedbackPriorDecisions: 200,
 };
 
 export interface ControlInput {
@@ -250,8 +254,9 @@ function updateCorrection(
       c[i] = 1;
       continue;
     }
-    const measured = input.recentDecisions[i]! / recentTotal;
-    const ratio = measured > 0 ? expected / measured : 2;
+    const k = p.feedbackPriorDecisions;
+    const measured = (input.recentDecisions[i]! + k * expected) / (recentTotal + k);
+    const ratio = expected / measured;
     c[i] = Math.min(p.correctionMax, Math.max(p.correctionMin, c[i]! * ratio ** p.gain));
   }
   // Only ratios matter (demands are renormalised): keep the geometric mean at 1 so a common

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryFrequencyStore } from '../../../src/adapters/memory/memory-frequency-store.js';
 import type { Ad, FrequencyCap } from '../../../src/core/domain/ad.js';
 import type { ConfigSnapshot } from '../../../src/core/domain/config-snapshot.js';
+import { DEFAULT_ALLOCATION_WINDOW, type Placement } from '../../../src/core/domain/placement.js';
 import { compilePlan, type WeightOverrides, withWeights } from '../../../src/core/plan/compile-plan.js';
 import type { CompiledPlacement, Plan } from '../../../src/core/plan/plan.js';
 import { mulberry32 } from '../../../src/core/random/mulberry32.js';
@@ -24,10 +25,11 @@ function compileSnapshot(
   overrides?: Record<string, number>,
   placementId = 'p',
 ): Plan {
-  const placement = {
+  const placement: Placement = {
     id: placementId,
     name: placementId,
     fallbackAdId: fallback,
+    window: DEFAULT_ALLOCATION_WINDOW,
     createdAt: ISO,
     updatedAt: ISO,
   };
@@ -345,7 +347,8 @@ describe('selectAd: per-pattern Luce proportions', () => {
       );
       expect(pl.candidateIds).toEqual(ids);
 
-      const nPatterns = 2 + Math.floor(rand() * 5);
+      // Distinct non-empty subsets: at most 2^k − 1 of them.
+      const nPatterns = Math.min(2 ** k - 1, 2 + Math.floor(rand() * 5));
       const patterns: number[][] = [];
       const seen = new Set<string>();
       while (patterns.length < nPatterns) {
@@ -395,6 +398,39 @@ describe('selectAd: per-pattern Luce proportions', () => {
   });
 });
 
+describe('selectAd: pattern keys', () => {
+  it.each([2, 26, 27, 52, 53, 60])(
+    'gives every eligibility pattern its own credits with %i candidates',
+    (k) => {
+      const ids = Array.from({ length: k }, (_, i) => `ad${i}`);
+      const ads = ids.map((id) => makeAd(id, { targeting: { key: id, exists: true } }));
+      const pl = compile(
+        ads,
+        Object.fromEntries(ids.map((id) => [id, 1 / k])),
+        null,
+        Object.fromEntries(ids.map((id, i) => [id, i === 0 ? 0.5 : 0.25])),
+      );
+      // Singletons, neighbours {i, i+1} and pairs {0, i}: patterns that differ in one bit, across
+      // the two halves of the numeric key (26 bits each) and, beyond 52 candidates, the string key.
+      const patterns = [
+        ...ids.map((_, i) => [i]),
+        ...ids.slice(1, -1).map((_, j) => [j + 1, j + 2]),
+        ...ids.slice(1).map((_, j) => [0, j + 1]),
+      ];
+      const book = new SelectorState().bookFor(pl);
+      const got = patterns.map(() => [] as number[]);
+      for (let round = 0; round < 3; round++) {
+        patterns.forEach((m, p) => {
+          got[p]!.push(selectAd(pl, book, req(Object.fromEntries(m.map((i) => [ids[i]!, true]))), noCaps));
+        });
+      }
+      // Alone: always i. Equal weights .25/.25: i, i+1, i. Weights .5/.25: 0, i, 0.
+      expect(got).toEqual(patterns.map((m) => [m[0], m[1] ?? m[0], m[0]]));
+      expect(book.patterns).toBe(patterns.length);
+    },
+  );
+});
+
 describe('SelectorState', () => {
   const targeted = (ids: string[]) => ids.map((id) => makeAd(id, { targeting: { key: id, exists: true } }));
   const ctx = (...ids: string[]) => req(Object.fromEntries(ids.map((id) => [id, true])));
@@ -440,9 +476,8 @@ describe('SelectorState', () => {
       null,
     ).placements.get('p')!;
     expect(third).not.toBe(second);
-    // {a,c} stands at (−.25+.25−.5, .25+.25−.5+.5)… = after c: (0,0) with weights .25/.25; with .5/.25: a.
-    // {a,b} stands at (0,0) after b a b a: (.5,.25) a.
-    expect(pick(third, state.bookFor(third), ctx('a', 'c'))).toBe('a');
+    // {a,b} stands at (−.25,.25) after b a b a; with weights .5/.25 again (.25,.5) → b (fresh: a).
+    expect(pick(third, state.bookFor(third), ctx('a', 'b'))).toBe('b');
     expect(state.bookFor(third).patterns).toBe(2);
   });
 
