@@ -260,8 +260,16 @@ export function analyzeFeasibility(input: FeasibilityInput): FeasibilityResult {
   return { feasible: groups.length === 0, achievable, limit, groups };
 }
 
-/** A lone bottleneck: its targeting cannot supply it, or caps removed traffic it matched. */
+/**
+ * A lone bottleneck: its targeting cannot supply it, or caps removed traffic it matched — or,
+ * when all the requests it is eligible for would suffice, an earlier (more overbooked) group
+ * took the traffic it shares: competition, so 'overbooked'.
+ */
 function reasonAlone(mix: RequestMix, a: number, demand: number): LimitReason {
-  const matched = mix.totalMass > 0 ? (mix.matchMass[a] ?? 0) / mix.totalMass : 0;
+  if (mix.totalMass <= 0) return 'targeting';
+  let eligible = 0;
+  for (const pat of mix.patterns) if (pat.eligible.includes(a)) eligible += pat.mass;
+  if (eligible / mix.totalMass >= demand * (1 - 1e-9)) return 'overbooked';
+  const matched = (mix.matchMass[a] ?? 0) / mix.totalMass;
   return matched < demand ? 'targeting' : 'frequencyCap';
 }

@@ -188,3 +188,25 @@ describe('closed loop: shares converge', () => {
     );
   }, 120_000);
 });
+
+import cases from './controller-cases.json' with { type: 'json' };
+
+// Golden vectors: one controller step per case, locked to 1e-9. The "why" of each case says
+// what a reader can check by hand; a change here is a change of the maths, to be explained.
+describe('controlStep: golden vectors', () => {
+  it.each(
+    cases as unknown as Array<{ name: string; input: ControlInput; expected: Record<string, unknown> }>,
+  )('$name', ({ input: caseInput, expected }) => {
+    const out = controlStep(null, caseInput);
+    const close = (got: number[], want: unknown) =>
+      (want as number[]).forEach((w, i) => {
+        expect(got[i]).toBeCloseTo(w, 8);
+      });
+    close(out.weights, expected.weights);
+    close(out.achievable, expected.achievable);
+    close(out.desired, expected.desired);
+    close(out.renderRates, expected.renderRates);
+    expect(out.limits).toEqual(expected.limits);
+    expect(out.feasible).toBe(expected.feasible);
+  });
+});
