@@ -131,6 +131,10 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     now,
     intervalMs: config.controlIntervalMs,
     publish: (update) => planSource.applyWeights(update),
+    onStep: (placements, seconds) => {
+      metrics.controllerSteps.inc(placements);
+      metrics.controllerStepSeconds.inc(seconds);
+    },
     onError: (err) => logger.error({ err }, 'controller step failed; serving the previous weights'),
   });
   controller.start();

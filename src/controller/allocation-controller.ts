@@ -43,6 +43,8 @@ export function createAllocationController(deps: {
   intervalMs: number;
   publish: (update: WeightUpdate) => void;
   onError?: (err: unknown) => void;
+  /** Called after each step with the placements stepped and the time it took. */
+  onStep?: (placements: number, seconds: number) => void;
 }) {
   const tracked = new Map<string, Tracked>();
   const reports = new Map<string, AllocationReport>();
@@ -109,6 +111,7 @@ export function createAllocationController(deps: {
   }
 
   async function step(force: boolean): Promise<void> {
+    const t0 = performance.now();
     const nowMs = deps.now();
     const plan = deps.plan();
     const update: WeightUpdate = new Map();
@@ -120,6 +123,7 @@ export function createAllocationController(deps: {
       }
     }
     if (update.size > 0) deps.publish(update);
+    if (update.size > 0) deps.onStep?.(update.size, (performance.now() - t0) / 1000);
   }
 
   /** One step at a time: a slow step delays the next rather than overlapping it. */

@@ -42,6 +42,16 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    controllerStepSeconds: new Counter({
+      name: 'allot_controller_step_seconds_total',
+      help: 'Time spent in allocation controller steps (all placements)',
+      registers: [registry],
+    }),
+    controllerSteps: new Counter({
+      name: 'allot_controller_placement_steps_total',
+      help: 'Placements stepped by the allocation controller',
+      registers: [registry],
+    }),
     planRevision: new Gauge({
       name: 'allot_plan_revision',
       help: 'Config revision of the serving plan',
