@@ -1,0 +1,302 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisConnection, type RedisConnection } from '../../src/adapters/redis/redis-client.js';
+import { createRedisCounterStore } from '../../src/adapters/redis/redis-counter-store.js';
+import { createRedisDeduper } from '../../src/adapters/redis/redis-deduper.js';
+import { redisKeys } from '../../src/adapters/redis/redis-keys.js';
+import { createRedisStreamsEventBus } from '../../src/adapters/redis/redis-streams-event-bus.js';
+import type { AllotEvent } from '../../src/core/events/allot-event.js';
+import type { CounterIncrement } from '../../src/core/ports/counter-store.js';
+import type { EventBus } from '../../src/core/ports/event-bus.js';
+import { describeCounterStoreConformance } from '../conformance/counter-store.conformance.js';
+import { describeDeduperConformance } from '../conformance/deduper.conformance.js';
+import { describeEventBusConformance } from '../conformance/event-bus.conformance.js';
+
+const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const H = 3_600_000;
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+
+// One connection for the file; every test gets its own key prefix, all deleted at the end.
+let shared: Promise<RedisConnection> | undefined;
+const connection = (): Promise<RedisConnection> => {
+  shared ??= createRedisConnection(REDIS_URL);
+  return shared;
+};
+const prefixes: string[] = [];
+const newPrefix = (): string => {
+  const prefix = `allot-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  prefixes.push(prefix);
+  return prefix;
+};
+// Buses a failed test left open would keep their reader connections (and the worker) alive.
+const buses: EventBus[] = [];
+const track = (bus: EventBus): EventBus => {
+  buses.push(bus);
+  return bus;
+};
+
+async function deleteKeys(client: RedisConnection, prefix: string): Promise<void> {
+  for await (const keys of client.scanIterator({ MATCH: redisKeys(prefix).pattern, COUNT: 500 })) {
+    if (keys.length > 0) await client.unlink(keys);
+  }
+}
+
+afterAll(async () => {
+  // Bounded: a failed test may leave a bus whose handler never returns.
+  const giveUp = new Promise((r) => setTimeout(r, 5000));
+  await Promise.race([Promise.allSettled(buses.map((b) => b.close())), giveUp]);
+  if (shared === undefined) return;
+  const client = await shared;
+  for (const prefix of prefixes) await deleteKeys(client, prefix);
+  client.destroy();
+});
+
+const ev = (i: number): AllotEvent => ({
+  id: `d${i}:i`,
+  type: 'impression',
+  ts: 1_700_000_000_000 + i,
+  decisionId: `d${i}`,
+  placementId: 'p',
+  adId: `a${i % 3}`,
+  userId: null,
+});
+const events = (from: number, to: number): AllotEvent[] =>
+  Array.from({ length: to - from }, (_, i) => ev(from + i));
+
+const row = (placementId: string, adId: string, hour: number, n = 1): CounterIncrement => ({
+  placementId,
+  adId,
+  bucketStartMs: T0 + hour * H,
+  decisions: n,
+  impressions: n,
+  clicks: 0,
+});
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describeCounterStoreConformance('redis', async () =>
+  createRedisCounterStore({ client: await connection(), prefix: newPrefix() }),
+);
+describeDeduperConformance('redis', async () =>
+  createRedisDeduper({ client: await connection(), prefix: newPrefix() }),
+);
+describeEventBusConformance('redis streams', async () =>
+  track(
+    await createRedisStreamsEventBus({
+      client: await connection(),
+      prefix: newPrefix(),
+      capacity: 100,
+      retryDelayMs: 5,
+      blockMs: 100,
+    }),
+  ),
+);
+
+describe('redis counter store', () => {
+  it('sets the retention TTL on every bucket it touches', async () => {
+    const client = await connection();
+    const prefix = newPrefix();
+    const store = createRedisCounterStore({ client, prefix, retentionHours: 2 });
+    await store.add([row('p', 'a', 0), row('q', 'b', 1)]);
+    const keys = redisKeys(prefix);
+    for (const key of [keys.counterBucket('p', T0), keys.counterBucket('q', T0 + H)]) {
+      const ttl = await client.pTTL(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2 * H);
+    }
+  });
+
+  it('rejects fractional counts before writing anything', async () => {
+    const client = await connection();
+    const prefix = newPrefix();
+    const store = createRedisCounterStore({ client, prefix });
+    await expect(store.add([row('p', 'a', 0), { ...row('p', 'b', 0), clicks: 0.5 }])).rejects.toThrow(
+      RangeError,
+    );
+    expect((await store.read('p', T0, T0 + H)).size).toBe(0);
+  });
+});
+
+describe('redis streams event bus', () => {
+  const options = async () => ({
+    client: await connection(),
+    prefix: newPrefix(),
+    blockMs: 100,
+    retryDelayMs: 10,
+  });
+
+  it('a live consumer takes over entries a dead one read and never acknowledged', async () => {
+    const common = { ...(await options()), claimIdleMs: 500 };
+    // "Dead": its handler never returns, so it neither acknowledges nor reads again.
+    const dying = track(await createRedisStreamsEventBus({ ...common, consumerName: 'dying' }));
+    let release!: () => void;
+    const never = new Promise<void>((r) => {
+      release = r;
+    });
+    const stuck: string[] = [];
+    dying.subscribe('g', async (batch) => {
+      stuck.push(...batch.map((e) => e.id));
+      await never;
+    });
+    try {
+      const all = events(0, 1200);
+      await dying.publish(all);
+      await waitFor(() => stuck.length > 0);
+
+      const live = track(await createRedisStreamsEventBus({ ...common, consumerName: 'live' }));
+      const got = new Set<string>();
+      live.subscribe('g', async (batch) => {
+        for (const e of batch) got.add(e.id);
+      });
+      await waitFor(() => all.every((e) => got.has(e.id)));
+      expect(stuck.every((id) => got.has(id))).toBe(true);
+      const key = redisKeys(common.prefix).eventStream('events');
+      await waitFor(async () => (await common.client.xPending(key, 'g')).pending === 0);
+      await live.close();
+    } finally {
+      release();
+    }
+    await dying.close();
+  });
+
+  it('leaves a failed batch pending in Redis and delivers it again', async () => {
+    const opts = await options();
+    const key = redisKeys(opts.prefix).eventStream('events');
+    const bus = track(await createRedisStreamsEventBus(opts));
+    const attempts: string[][] = [];
+    const pendingWhileFailing: number[] = [];
+    bus.subscribe('g', async (batch) => {
+      attempts.push(batch.map((e) => e.id));
+      if (attempts.length <= 2) {
+        pendingWhileFailing.push((await opts.client.xPending(key, 'g')).pending);
+        throw new Error('transient');
+      }
+    });
+    await bus.publish(events(0, 3));
+    await waitFor(() => attempts.length >= 3);
+    expect(attempts).toEqual([0, 1, 2].map(() => ['d0:i', 'd1:i', 'd2:i']));
+    expect(pendingWhileFailing).toEqual([1, 1]);
+    await waitFor(async () => (await opts.client.xPending(key, 'g')).pending === 0);
+    await bus.close();
+  });
+
+  it('a group keeps its position while no consumer runs', async () => {
+    const opts = await options();
+    const first = track(await createRedisStreamsEventBus({ ...opts, consumerName: 'first' }));
+    const before: string[] = [];
+    first.subscribe('g', async (batch) => {
+      before.push(...batch.map((e) => e.id));
+    });
+    await first.publish(events(0, 10));
+    await waitFor(() => before.length === 10);
+    await first.close();
+
+    const publisher = track(await createRedisStreamsEventBus(opts));
+    await publisher.publish(events(10, 20));
+    await publisher.publish(events(20, 30));
+
+    const second = track(await createRedisStreamsEventBus({ ...opts, consumerName: 'second' }));
+    const after: string[] = [];
+    second.subscribe('g', async (batch) => {
+      after.push(...batch.map((e) => e.id));
+    });
+    await waitFor(() => after.length >= 20);
+    expect(after).toEqual(events(10, 30).map((e) => e.id));
+    await second.close();
+    await publisher.close();
+    expect(await opts.client.ping()).toBe('PONG'); // a given client stays open
+  });
+
+  it('trims entries every group has acknowledged', async () => {
+    const opts = await options();
+    const key = redisKeys(opts.prefix).eventStream('events');
+    const bus = track(await createRedisStreamsEventBus(opts));
+    let n = 0;
+    bus.subscribe('g', async (batch) => {
+      n += batch.length;
+    });
+    // One entry per publish; trimming works in whole stream nodes of 100 entries.
+    for (let i = 0; i < 300; i++) await bus.publish([ev(i)]);
+    await waitFor(() => n === 300);
+    await waitFor(async () => (await opts.client.xLen(key)) < 300);
+    await bus.close();
+  });
+});
+
+/** Command counts come from INFO commandstats, so these run on a Redis nobody else uses. */
+describe('redis adapters on a private redis-server: commands per batch', () => {
+  let proc: ChildProcess | undefined;
+  let client: RedisConnection;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    client = await createRedisConnection(`redis://127.0.0.1:${port}`, { onError: () => {} });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    proc?.kill();
+  });
+
+  async function callsDuring(action: () => Promise<unknown>): Promise<Record<string, number>> {
+    await client.configResetStat();
+    await action();
+    const info = await client.info('commandstats');
+    const calls: Record<string, number> = {};
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+    return calls;
+  }
+
+  it('counter add: one MULTI/EXEC, one HINCRBY per field, one EXPIRE per bucket', async () => {
+    const store = createRedisCounterStore({ client, prefix: 'stats' });
+    const batch = [row('p', 'a', 0), row('p', 'b', 0), row('p', 'a', 1), row('q', 'a', 0), row('p', 'a', 0)];
+    const calls = await callsDuring(() => store.add(batch));
+    expect(calls).toMatchObject({ multi: 1, exec: 1, hincrby: 8, expire: 3 });
+  });
+
+  it('deduper: one EVALSHA per shard touched; reloads the script once after a flush', async () => {
+    const dedup = createRedisDeduper({ client, prefix: 'stats', shards: 4 });
+    const ids = Array.from({ length: 200 }, (_, i) => `x${i}`);
+    expect(await dedup.firstSeen(ids, 60_000, 0)).toEqual(ids.map(() => true));
+    const calls = await callsDuring(() => dedup.firstSeen([...ids, 'new'], 60_000, 1));
+    expect(calls).toMatchObject({ evalsha: 4 });
+    expect(calls['script|load']).toBeUndefined();
+    await client.scriptFlush();
+    const after = await callsDuring(async () => {
+      expect(await dedup.firstSeen(['x1', 'fresh'], 60_000, 2)).toEqual([false, true]);
+    });
+    expect(after).toMatchObject({ 'script|load': 1 });
+  });
+
+  it('publish: one MULTI of XADDs of up to 500 events each', async () => {
+    const bus = track(await createRedisStreamsEventBus({ client, prefix: 'stats' }));
+    const calls = await callsDuring(() => bus.publish(events(0, 1200)));
+    expect(calls).toMatchObject({ multi: 1, exec: 1, xadd: 3 });
+    await bus.close();
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
+    });
+  });
+}
