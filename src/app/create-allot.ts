@@ -2,9 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { createMemoryCounterStore } from '../adapters/memory/memory-counter-store.js';
-import { createMemoryDeduper } from '../adapters/memory/memory-deduper.js';
-import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import { createMemoryFrequencyStore } from '../adapters/memory/memory-frequency-store.js';
 import { createMemoryMixStore } from '../adapters/memory/memory-mix-store.js';
 import type { AllotConfig } from '../config/config.js';
@@ -28,6 +25,7 @@ import { createServer } from '../server/create-server.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { createBeaconService } from '../tracking/beacon-service.js';
 import { createBeaconSigner } from '../tracking/beacon-token.js';
+import { openPipeline } from './open-pipeline.js';
 import { loadOrCreateSecret } from './secrets.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -80,11 +78,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const signer = createBeaconSigner(new Map([['k1', Buffer.from(beaconSecret)]]), 'k1');
 
   const store = await openConfigStore(config);
-  const bus = createMemoryEventBus({
-    onHandlerError: (group, err) => logger.error({ err, group }, 'consumer failed; will redeliver'),
-  });
-  const counters = createMemoryCounterStore();
-  const deduper = createMemoryDeduper();
+  const pipeline = await openPipeline(config, logger);
+  const { bus, counters, deduper } = pipeline;
   // Reservations outlive the impression token by the clock skew the beacon check allows.
   const frequency = createMemoryFrequencyStore({ pendingMs: (config.impressionTtlSeconds + 60) * 1000 });
 
@@ -183,6 +178,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     await bus.close();
     await aggregator.stop();
     await counters.close();
+    await pipeline.close();
     await store.close();
   };
 

@@ -30,6 +30,15 @@ export interface AllotConfig {
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** The event bus: in-process, Redis Streams or NATS JetStream. */
+  bus: 'memory' | 'redis' | 'nats';
+  /** Redis for live counters and beacon dedup (and the bus when `bus` is redis); null = memory. */
+  redisUrl: string | null;
+  /** Prefix of every Redis key Allot writes (several deployments can share one Redis). */
+  redisPrefix: string;
+  natsUrl: string | null;
+  /** JetStream stream holding Allot's events. */
+  natsStream: string;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +104,24 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotCo
     problems.push('ALLOT_PUBLIC_URL must be an absolute http(s) URL');
   }
 
+  const redisUrl = str('ALLOT_REDIS_URL');
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl))
+    problems.push('ALLOT_REDIS_URL must be redis://… or rediss://…');
+  const natsUrl = str('ALLOT_NATS_URL');
+  if (natsUrl !== null && !/^(nats|tls|wss?):\/\/|^[\w.-]+:\d+$/.test(natsUrl)) {
+    problems.push('ALLOT_NATS_URL must be nats://host:port (or host:port)');
+  }
+  const bus = (str('ALLOT_BUS') ?? 'memory') as AllotConfig['bus'];
+  if (!['memory', 'redis', 'nats'].includes(bus)) problems.push('ALLOT_BUS must be memory, redis or nats');
+  if (bus === 'redis' && redisUrl === null) problems.push('ALLOT_BUS=redis needs ALLOT_REDIS_URL');
+  if (bus === 'nats' && natsUrl === null) problems.push('ALLOT_BUS=nats needs ALLOT_NATS_URL');
+  const redisPrefix = str('ALLOT_REDIS_PREFIX') ?? 'allot';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix))
+    problems.push('ALLOT_REDIS_PREFIX must match [A-Za-z0-9_.-]{1,64}');
+  const natsStream = str('ALLOT_NATS_STREAM') ?? 'ALLOT_EVENTS';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(natsStream))
+    problems.push('ALLOT_NATS_STREAM must match [A-Za-z0-9_-]{1,64}');
+
   const logLevel = (str('ALLOT_LOG_LEVEL') ?? 'info') as AllotConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`ALLOT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -117,6 +144,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotCo
     decisionBodyLimitBytes: int('ALLOT_DECISION_BODY_LIMIT_BYTES', 16_384, 256, 1_048_576),
     managerBodyLimitBytes: int('ALLOT_MANAGER_BODY_LIMIT_BYTES', 262_144, 1024, 16_777_216),
     shutdownTimeoutMs: int('ALLOT_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 300_000),
+    bus,
+    redisUrl,
+    redisPrefix,
+    natsUrl,
+    natsStream,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
