@@ -79,7 +79,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
 
   const store = await openConfigStore(config);
   const pipeline = await openPipeline(config, logger);
-  const { bus, counters, deduper } = pipeline;
+  const { bus, counters } = pipeline;
   // Reservations outlive the impression token by the clock skew the beacon check allows.
   const frequency = createMemoryFrequencyStore({ pendingMs: (config.impressionTtlSeconds + 60) * 1000 });
 
@@ -104,7 +104,6 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const aggregator = startAggregator({
     bus,
     counters,
-    deduper,
     frequency,
     plan,
     clock: now,

@@ -1,22 +1,19 @@
 import type { Logger } from 'pino';
 import { createMemoryCounterStore } from '../adapters/memory/memory-counter-store.js';
-import { createMemoryDeduper } from '../adapters/memory/memory-deduper.js';
 import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import type { AllotConfig } from '../config/config.js';
 import type { CounterStore } from '../core/ports/counter-store.js';
-import type { Deduper } from '../core/ports/deduper.js';
 import type { EventBus } from '../core/ports/event-bus.js';
 
 export interface Pipeline {
   bus: EventBus;
   counters: CounterStore;
-  deduper: Deduper;
   /** Closes what `openPipeline` opened (after the bus has drained). */
   close(): Promise<void>;
 }
 
 /**
- * Chooses the event bus, live counters and dedup from the configuration. Redis and NATS
+ * Chooses the event bus and the live counters (which also dedup what they count) from the configuration. Redis and NATS
  * clients are loaded only when configured, so the embedded default loads neither.
  */
 export async function openPipeline(config: AllotConfig, logger: Logger): Promise<Pipeline> {
@@ -24,13 +21,11 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
     logger.error({ err, group }, 'event consumer failed; will redeliver');
   const closers: Array<() => Promise<void>> = [];
   let counters: CounterStore = createMemoryCounterStore();
-  let deduper: Deduper = createMemoryDeduper();
   let bus: EventBus | null = null;
 
   if (config.redisUrl !== null) {
     const { createRedisConnection } = await import('../adapters/redis/redis-client.js');
     const { createRedisCounterStore } = await import('../adapters/redis/redis-counter-store.js');
-    const { createRedisDeduper } = await import('../adapters/redis/redis-deduper.js');
     const client = await createRedisConnection(config.redisUrl, {
       onError: (err) => logger.warn({ err }, 'redis connection error'),
     });
@@ -38,7 +33,6 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
       await client.quit().catch(() => undefined);
     });
     counters = createRedisCounterStore({ client, prefix: config.redisPrefix });
-    deduper = createRedisDeduper({ client, prefix: config.redisPrefix });
     if (config.bus === 'redis') {
       const { createRedisStreamsEventBus } = await import('../adapters/redis/redis-streams-event-bus.js');
       bus = await createRedisStreamsEventBus({ client, prefix: config.redisPrefix, onHandlerError });
@@ -55,7 +49,6 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
   return {
     bus: bus ?? createMemoryEventBus({ onHandlerError }),
     counters,
-    deduper,
     async close() {
       for (const close of closers.reverse()) await close();
     },

@@ -1,13 +1,19 @@
 import type { AdCounts, CounterIncrement, CounterStore } from '../../core/ports/counter-store.js';
-import { HOUR_MS } from '../../core/window/allocation-window.js';
+import { HOUR_MS, hourBucket } from '../../core/window/allocation-window.js';
+import { createMemoryDeduper } from './memory-deduper.js';
 
 /**
  * Live counters in process memory: placement → hour bucket → ad → counts. Buckets older than
  * `retentionHours` before the newest seen are dropped, which bounds memory by
  * placements × ads × retention.
  */
-export function createMemoryCounterStore(opts: { retentionHours?: number } = {}): CounterStore {
+export function createMemoryCounterStore(
+  opts: { retentionHours?: number; maxSeenIds?: number } = {},
+): CounterStore {
   const retentionMs = (opts.retentionHours ?? 48) * HOUR_MS;
+  // Seen ids for countOnce. In one process dedup and increment cannot be torn apart (a crash
+  // loses both), so pairing the memory deduper with the counters is enough here.
+  const seen = createMemoryDeduper({ maxEntries: opts.maxSeenIds ?? 2_000_000 });
   const data = new Map<string, Map<number, Map<string, AdCounts>>>();
   let newestBucket = 0;
 
@@ -18,7 +24,7 @@ export function createMemoryCounterStore(opts: { retentionHours?: number } = {})
     }
   };
 
-  return {
+  const store: CounterStore = {
     async add(increments: readonly CounterIncrement[]) {
       let advanced = false;
       for (const inc of increments) {
@@ -48,6 +54,39 @@ export function createMemoryCounterStore(opts: { retentionHours?: number } = {})
       if (advanced) prune();
     },
 
+    async countOnce(events, dedupTtlMs, nowMs) {
+      const counted: boolean[] = new Array(events.length).fill(false);
+      for (const type of ['decision', 'impression', 'click'] as const) {
+        const idx: number[] = [];
+        events.forEach((e, i) => {
+          if (e.type === type) idx.push(i);
+        });
+        if (idx.length === 0) continue;
+        const firsts = await seen.firstSeen(
+          idx.map((i) => events[i]!.id),
+          dedupTtlMs[type],
+          nowMs,
+        );
+        idx.forEach((i, k) => {
+          counted[i] = firsts[k]!;
+        });
+      }
+      const increments: CounterIncrement[] = [];
+      events.forEach((e, i) => {
+        if (!counted[i]) return;
+        increments.push({
+          placementId: e.placementId,
+          adId: e.adId,
+          bucketStartMs: hourBucket(e.ts),
+          decisions: e.type === 'decision' ? 1 : 0,
+          impressions: e.type === 'impression' ? 1 : 0,
+          clicks: e.type === 'click' ? 1 : 0,
+        });
+      });
+      await store.add(increments);
+      return counted;
+    },
+
     async read(placementId, fromMs, toMs) {
       const out = new Map<string, AdCounts>();
       const buckets = data.get(placementId);
@@ -71,4 +110,5 @@ export function createMemoryCounterStore(opts: { retentionHours?: number } = {})
       data.clear();
     },
   };
+  return store;
 }

@@ -1,6 +1,6 @@
 import type { AdCounts, CounterIncrement, CounterStore } from '../../core/ports/counter-store.js';
-import { HOUR_MS } from '../../core/window/allocation-window.js';
-import type { RedisConnection } from './redis-client.js';
+import { HOUR_MS, hourBucket } from '../../core/window/allocation-window.js';
+import { evalLua, luaScript, type RedisConnection } from './redis-client.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface RedisCounterStoreOptions {
@@ -13,6 +13,8 @@ export interface RedisCounterStoreOptions {
 
 /** A read longer than this is a caller bug (an epoch-0 start), not a window: refuse it. */
 const MAX_READ_BUCKETS = 24 * 400;
+const TYPE_SUFFIX = { decision: 'd', impression: 'i', click: 'c' } as const;
+const countOnceScript = luaScript('count-once.lua');
 const FIELD_SUFFIX = { decisions: 'd', impressions: 'i', clicks: 'c' } as const;
 const METRIC_OF_SUFFIX: Partial<Record<string, keyof AdCounts>> = {
   d: 'decisions',
@@ -66,6 +68,52 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
         tx.expire(key, retentionSeconds);
       }
       await tx.exec();
+    },
+
+    async countOnce(events, dedupTtlMs, nowMs) {
+      // Repeats inside the batch are answered here; each placement's events then go to one
+      // count-once script (its keys share a slot), all scripts sent in the same tick (one round trip).
+      const counted: boolean[] = new Array(events.length).fill(false);
+      const byPlacement = new Map<string, number[]>();
+      const firstIndex = new Map<string, number>();
+      events.forEach((e, i) => {
+        if (firstIndex.has(e.id)) return;
+        firstIndex.set(e.id, i);
+        let list = byPlacement.get(e.placementId);
+        if (list === undefined) {
+          list = [];
+          byPlacement.set(e.placementId, list);
+        }
+        list.push(i);
+      });
+      await Promise.all(
+        [...byPlacement].map(async ([placementId, idx]) => {
+          const bucketKeys: string[] = [];
+          const bucketIndex = new Map<string, number>();
+          const args = [String(idx.length), String(nowMs), String(retentionSeconds)];
+          for (const i of idx) {
+            const e = events[i]!;
+            const bucket = keys.counterBucket(placementId, hourBucket(e.ts));
+            let j = bucketIndex.get(bucket);
+            if (j === undefined) {
+              j = bucketKeys.push(bucket);
+              bucketIndex.set(bucket, j);
+            }
+            args.push(String(dedupTtlMs[e.type]), String(j), `${e.adId}:${TYPE_SUFFIX[e.type]}`);
+          }
+          const eventKeys = idx.map((i) => keys.countedEvent(placementId, events[i]!.id));
+          const result = (await evalLua(
+            client,
+            countOnceScript,
+            [...eventKeys, ...bucketKeys],
+            args,
+          )) as number[];
+          idx.forEach((i, k) => {
+            counted[i] = result[k] === 1;
+          });
+        }),
+      );
+      return counted;
     },
 
     async read(placementId, fromMs, toMs) {

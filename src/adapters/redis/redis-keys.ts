@@ -6,6 +6,9 @@
  *   `<p>:{pl:<placementId>}:c:<bucketStartMs>`   hash: one placement's counts for the UTC hour
  *       starting at bucketStartMs; fields `<adId>:d`, `<adId>:i`, `<adId>:c` → integers.
  *       Expires `retentionHours` after its last increment.
+ *   `<p>:{pl:<placementId>}:e:<eventId>`   string: marker of an event counted by
+ *       `countOnce` (its logical expiry, like dedup keys); in the placement's slot so that the
+ *       marker and the increment are one atomic script.
  *   `<p>:{dd:<shard>}:<eventId>`   string: the id's logical expiry, epoch ms on the caller's
  *       clock. PX = the dedup TTL on Redis's clock (garbage collection only).
  *   `<p>:{st:<stream>}`   stream: event batches, field `e` = JSON array of events. Trimmed
@@ -32,6 +35,8 @@ export interface RedisKeys {
   readonly pattern: string;
   /** Hash of one placement's counts for the hour starting at `bucketStartMs`. */
   counterBucket(placementId: string, bucketStartMs: number): string;
+  /** Marker of an event counted into its placement's buckets (same hash tag as the buckets). */
+  countedEvent(placementId: string, eventId: string): string;
   /** Seen-marker of one event id; `shard` from `dedupShard`. */
   dedup(shard: number, eventId: string): string;
   /** The stream carrying one bus's events. */
@@ -46,6 +51,7 @@ export function redisKeys(prefix: string): RedisKeys {
     prefix,
     pattern: `${prefix}:*`,
     counterBucket: (placementId, bucketStartMs) => `${prefix}:{pl:${placementId}}:c:${bucketStartMs}`,
+    countedEvent: (placementId, eventId) => `${prefix}:{pl:${placementId}}:e:${eventId}`,
     dedup: (shard, eventId) => `${prefix}:{dd:${shard}}:${eventId}`,
     eventStream: (stream) => `${prefix}:{st:${stream}}`,
   };

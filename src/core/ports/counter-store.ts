@@ -1,3 +1,5 @@
+import type { AllotEvent, EventType } from '../events/allot-event.js';
+
 /** Counted per placement × ad × hour bucket. */
 export interface CounterIncrement {
   placementId: string;
@@ -18,7 +20,7 @@ export interface AdCounts {
 /**
  * Live counters behind `/status` and the controller.
  *
- * Adapters: memory (embedded default). Contract (`test/conformance/counter-store`):
+ * Adapters: memory (embedded default), Redis. Contract (`test/conformance/counter-store`):
  * - `add` applies the whole batch (one round trip for remote stores); increments for the same
  *   key add up.
  * - `read` sums the hour buckets in [fromMs, toMs) for one placement; unknown → empty map.
@@ -26,6 +28,18 @@ export interface AdCounts {
  */
 export interface CounterStore {
   add(increments: readonly CounterIncrement[]): Promise<void>;
+  /**
+   * Counts each event at most once, its dedup and its increment applied together: an event
+   * whose id was counted within its type's TTL is skipped. So a redelivered batch, or one retried
+   * after a crash or a failed call, neither loses nor doubles a count (the aggregator's path).
+   * Increments go to the event's placement × ad × UTC hour bucket. Returns, per event, whether it
+   * was counted by this call (repeats inside one call: the first only).
+   */
+  countOnce(
+    events: readonly AllotEvent[],
+    dedupTtlMs: Readonly<Record<EventType, number>>,
+    nowMs: number,
+  ): Promise<boolean[]>;
   read(placementId: string, fromMs: number, toMs: number): Promise<Map<string, AdCounts>>;
   close(): Promise<void>;
 }
