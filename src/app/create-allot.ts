@@ -3,7 +3,6 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { createMemoryFrequencyStore } from '../adapters/memory/memory-frequency-store.js';
-import { createMemoryMixStore } from '../adapters/memory/memory-mix-store.js';
 import type { AllotConfig } from '../config/config.js';
 import {
   type AllocationController,
@@ -27,6 +26,7 @@ import { createBeaconService } from '../tracking/beacon-service.js';
 import { createBeaconSigner } from '../tracking/beacon-token.js';
 import { openPipeline } from './open-pipeline.js';
 import { loadOrCreateSecret } from './secrets.js';
+import { startWeightsFollower } from './weights-follower.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -79,11 +79,22 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
 
   const store = await openConfigStore(config);
   const pipeline = await openPipeline(config, logger);
-  const { bus, counters } = pipeline;
-  // Reservations outlive the impression token by the clock skew the beacon check allows.
-  const frequency = createMemoryFrequencyStore({ pendingMs: (config.impressionTtlSeconds + 60) * 1000 });
+  const { bus, counters, mix, allocationState } = pipeline;
+  const role = config.role;
+  const serves = {
+    decisions: role === 'all' || role === 'decision',
+    manager: role === 'all' || role === 'manager',
+    pipeline: role === 'all' || role === 'pipeline',
+    controller: role === 'all' || role === 'controller',
+  };
+  // Frequency state is per process. In one process the aggregator confirms impressions and
+  // unrendered reservations lapse with the impression token; a decision server of a fleet never
+  // sees confirmations, so its reservations count for the whole cap window (never over the cap
+  // on that server; see docs/operations.md for fleets).
+  const frequency = createMemoryFrequencyStore({
+    pendingMs: role === 'all' ? (config.impressionTtlSeconds + 60) * 1000 : Number.POSITIVE_INFINITY,
+  });
 
-  const mix = createMemoryMixStore({ halfLifeMs: config.mixHalfLifeSeconds * 1000 });
   const planSource = createPlanSource({
     store,
     pollMs: config.planPollMs,
@@ -98,25 +109,29 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   planSource.start();
   const plan = planSource.current;
 
+  const stops: Array<() => Promise<void>> = [];
   const publisher = createEventPublisher(bus, {
     onError: (err) => logger.error({ err }, 'event publish failed'),
   });
-  const aggregator = startAggregator({
-    bus,
-    counters,
-    frequency,
-    plan,
-    clock: now,
-    dedupTtlMs: {
-      decision: config.impressionTtlSeconds * 1000,
-      impression: config.impressionTtlSeconds * 1000 + 60_000,
-      click: config.clickTtlSeconds * 1000 + 60_000,
-    },
-    onCounted: (type, counted, duplicates) => {
-      if (counted > 0) metrics.eventsCounted.inc({ type }, counted);
-      if (duplicates > 0) metrics.eventsDuplicate.inc({ type }, duplicates);
-    },
-  });
+  if (serves.pipeline) {
+    const aggregator = startAggregator({
+      bus,
+      counters,
+      frequency,
+      plan,
+      clock: now,
+      dedupTtlMs: {
+        decision: config.impressionTtlSeconds * 1000,
+        impression: config.impressionTtlSeconds * 1000 + 60_000,
+        click: config.clickTtlSeconds * 1000 + 60_000,
+      },
+      onCounted: (type, counted, duplicates) => {
+        if (counted > 0) metrics.eventsCounted.inc({ type }, counted);
+        if (duplicates > 0) metrics.eventsDuplicate.inc({ type }, duplicates);
+      },
+    });
+    stops.push(() => aggregator.stop());
+  }
 
   const controller = createAllocationController({
     plan,
@@ -124,14 +139,26 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     mix,
     now,
     intervalMs: config.controlIntervalMs,
-    publish: (update) => planSource.applyWeights(update),
+    publish: (update, reports) => {
+      planSource.applyWeights(update);
+      if (pipeline.shared) {
+        allocationState
+          .publish(update, reports)
+          .catch((err) => logger.error({ err }, 'publishing weights failed'));
+      }
+    },
     onStep: (placements, seconds) => {
       metrics.controllerSteps.inc(placements);
       metrics.controllerStepSeconds.inc(seconds);
     },
     onError: (err) => logger.error({ err }, 'controller step failed; serving the previous weights'),
   });
-  controller.start();
+  if (serves.controller) controller.start();
+  else if (pipeline.shared) stops.push(startWeightsFollower(allocationState, planSource, logger));
+  // The manager reads the controller's reports in process, or from the shared store.
+  const report = serves.controller
+    ? controller.report
+    : (placementId: string) => allocationState.readReport(placementId);
 
   const changed = () => planSource.refresh();
   const placements = createPlacementService({ store, clock, changed });
@@ -140,29 +167,37 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     metrics,
     adminToken: admin,
     plan,
-    decide: createDecide({
-      plan,
-      selector: new SelectorState(),
-      frequency,
-      signer,
-      publisher,
-      now,
-      newId: randomUUID,
-      publicUrl: config.publicUrl ?? '',
-      mix,
-      mixSampleEvery: config.mixSampleEvery,
-    }),
-    handleBeacon: createBeaconService({
-      signer,
-      publisher,
-      plan,
-      now,
-      ttlSeconds: { impression: config.impressionTtlSeconds, click: config.clickTtlSeconds },
-    }),
-    ads: createAdService({ store, clock, changed }),
-    placements,
-    feasibility: createFeasibilityService({ placements, plan, mix, report: controller.report, clock }),
-    status: createStatusService({ store, counters, clock, report: controller.report }),
+    decisions: serves.decisions
+      ? {
+          decide: createDecide({
+            plan,
+            selector: new SelectorState(),
+            frequency,
+            signer,
+            publisher,
+            now,
+            newId: randomUUID,
+            publicUrl: config.publicUrl ?? '',
+            mix,
+            mixSampleEvery: config.mixSampleEvery,
+          }),
+          handleBeacon: createBeaconService({
+            signer,
+            publisher,
+            plan,
+            now,
+            ttlSeconds: { impression: config.impressionTtlSeconds, click: config.clickTtlSeconds },
+          }),
+        }
+      : null,
+    manager: serves.manager
+      ? {
+          ads: createAdService({ store, clock, changed }),
+          placements,
+          feasibility: createFeasibilityService({ placements, plan, mix, report, clock }),
+          status: createStatusService({ store, counters, clock, report }),
+        }
+      : null,
     decisionBodyLimitBytes: config.decisionBodyLimitBytes,
     managerBodyLimitBytes: config.managerBodyLimitBytes,
     version,
@@ -175,7 +210,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     await app.close();
     await publisher.drain();
     await bus.close();
-    await aggregator.stop();
+    for (const stop of stops) await stop();
     await counters.close();
     await pipeline.close();
     await store.close();

@@ -1,41 +1,62 @@
 import type { Logger } from 'pino';
+import { createMemoryAllocationStateStore } from '../adapters/memory/memory-allocation-state-store.js';
 import { createMemoryCounterStore } from '../adapters/memory/memory-counter-store.js';
 import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
+import { createMemoryMixStore } from '../adapters/memory/memory-mix-store.js';
 import type { AllotConfig } from '../config/config.js';
+import type { AllocationStateStore } from '../core/ports/allocation-state-store.js';
 import type { CounterStore } from '../core/ports/counter-store.js';
 import type { EventBus } from '../core/ports/event-bus.js';
+import type { MixStore } from '../core/ports/mix-store.js';
 
+/** The shared state of a deployment: in process (embedded) or in Redis and a broker (a fleet). */
 export interface Pipeline {
   bus: EventBus;
   counters: CounterStore;
+  mix: MixStore;
+  allocationState: AllocationStateStore;
+  /** Whether the state is shared with other processes (Redis), i.e. this may be one of a fleet. */
+  shared: boolean;
   /** Closes what `openPipeline` opened (after the bus has drained). */
   close(): Promise<void>;
 }
 
 /**
- * Chooses the event bus and the live counters (which also dedup what they count) from the configuration. Redis and NATS
- * clients are loaded only when configured, so the embedded default loads neither.
+ * Chooses the event bus, live counters (which also dedup what they count), request mix and
+ * allocation state from the configuration. Redis and NATS clients are loaded only when
+ * configured, so the embedded default loads neither.
  */
 export async function openPipeline(config: AllotConfig, logger: Logger): Promise<Pipeline> {
   const onHandlerError = (group: string, err: unknown) =>
     logger.error({ err, group }, 'event consumer failed; will redeliver');
+  const onError = (err: unknown) => logger.warn({ err }, 'redis error');
   const closers: Array<() => Promise<void>> = [];
+  const halfLifeMs = config.mixHalfLifeSeconds * 1000;
   let counters: CounterStore = createMemoryCounterStore();
+  let mix: MixStore = createMemoryMixStore({ halfLifeMs });
+  let allocationState: AllocationStateStore = createMemoryAllocationStateStore();
   let bus: EventBus | null = null;
 
   if (config.redisUrl !== null) {
     const { createRedisConnection } = await import('../adapters/redis/redis-client.js');
     const { createRedisCounterStore } = await import('../adapters/redis/redis-counter-store.js');
-    const client = await createRedisConnection(config.redisUrl, {
-      onError: (err) => logger.warn({ err }, 'redis connection error'),
-    });
+    const { createRedisMixStore } = await import('../adapters/redis/redis-mix-store.js');
+    const { createRedisAllocationStateStore } = await import(
+      '../adapters/redis/redis-allocation-state-store.js'
+    );
+    const client = await createRedisConnection(config.redisUrl, { onError });
+    const prefix = config.redisPrefix;
+    counters = createRedisCounterStore({ client, prefix });
+    const redisMix = createRedisMixStore({ client, prefix, halfLifeMs, onError });
+    mix = redisMix;
+    allocationState = createRedisAllocationStateStore({ client, prefix });
     closers.push(async () => {
+      await redisMix.close();
       await client.quit().catch(() => undefined);
     });
-    counters = createRedisCounterStore({ client, prefix: config.redisPrefix });
     if (config.bus === 'redis') {
       const { createRedisStreamsEventBus } = await import('../adapters/redis/redis-streams-event-bus.js');
-      bus = await createRedisStreamsEventBus({ client, prefix: config.redisPrefix, onHandlerError });
+      bus = await createRedisStreamsEventBus({ client, prefix, onHandlerError });
     }
   }
   if (config.bus === 'nats') {
@@ -49,6 +70,9 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
   return {
     bus: bus ?? createMemoryEventBus({ onHandlerError }),
     counters,
+    mix,
+    allocationState,
+    shared: config.redisUrl !== null,
     async close() {
       for (const close of closers.reverse()) await close();
     },

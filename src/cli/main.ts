@@ -7,6 +7,9 @@ const HELP = `allot — ad allocation server
 
 Usage:
   allot start            start Allot (embedded: SQLite config, in-memory pipeline)
+  allot start --role decision|manager|pipeline|controller|all
+                         one role of a fleet (needs ALLOT_REDIS_URL; decision and pipeline
+                         also ALLOT_BUS=redis|nats); default all = everything in one process
   allot sim --scenario scenarios/hard.json
                          simulate allocation strategies on a scenario (allot sim --help)
   allot --help           this help
@@ -19,8 +22,8 @@ Configuration comes from environment variables (docs/configuration.md):
   ALLOT_LOG_LEVEL (info)
 `;
 
-async function start(): Promise<void> {
-  const config = loadConfig();
+async function start(role: string | undefined): Promise<void> {
+  const config = loadConfig(undefined, undefined, role === undefined ? {} : { role });
   const allot = await createAllot(config);
   const url = await allot.listen();
   // The generated token is shown once, when it is created; later starts say where it is.
@@ -30,7 +33,7 @@ async function start(): Promise<void> {
     env: 'admin token: from ALLOT_ADMIN_TOKEN',
   }[allot.adminTokenSource];
   process.stdout.write(
-    `\nAllot is running at ${url}\n  ${tokenLine}\n  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json   metrics: ${url}/metrics\n\n`,
+    `\nAllot (role ${config.role}) is running at ${url}\n  ${tokenLine}\n  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json   metrics: ${url}/metrics\n\n`,
   );
   let stopping = false;
   const stop = (signal: string) => {
@@ -55,7 +58,11 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      role: { type: 'string' },
+    },
     strict: false,
   });
   if (values.version) {
@@ -72,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'start') {
     try {
-      await start();
+      await start(typeof values.role === 'string' ? values.role : undefined);
       return -1; // keeps running
     } catch (err) {
       if (err instanceof ConfigError) {

@@ -5,7 +5,12 @@ import { isAbsolute, resolve } from 'node:path';
  * `process.env`). Units are in the names. Every invalid variable is reported together.
  * Documented in docs/configuration.md.
  */
+export type Role = 'all' | 'decision' | 'manager' | 'pipeline' | 'controller';
+export const ROLES: readonly Role[] = ['all', 'decision', 'manager', 'pipeline', 'controller'];
+
 export interface AllotConfig {
+  /** What this process does: everything (embedded), or one role of a fleet. */
+  role: Role;
   port: number;
   host: string;
   dataDir: string;
@@ -53,7 +58,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and checks the configuration; throws `ConfigError` listing every problem. */
-export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotConfig {
+export function loadConfig(
+  env: Env = process.env,
+  cwd = process.cwd(),
+  overrides: { role?: string } = {},
+): AllotConfig {
   const problems: string[] = [];
   const int = (name: string, def: number, min: number, max: number): number => {
     const raw = env[name];
@@ -122,11 +131,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotCo
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(natsStream))
     problems.push('ALLOT_NATS_STREAM must match [A-Za-z0-9_-]{1,64}');
 
+  const role = (overrides.role ?? str('ALLOT_ROLE') ?? 'all') as Role;
+  if (!ROLES.includes(role)) problems.push(`role must be one of ${ROLES.join(', ')}, got "${role}"`);
+  if (role !== 'all' && redisUrl === null) {
+    problems.push(
+      `role ${role} needs ALLOT_REDIS_URL (counters, weights and the request mix are shared in Redis)`,
+    );
+  }
+  if ((role === 'decision' || role === 'pipeline') && bus === 'memory') {
+    problems.push(`role ${role} needs ALLOT_BUS=redis or nats (events cross processes)`);
+  }
+
   const logLevel = (str('ALLOT_LOG_LEVEL') ?? 'info') as AllotConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`ALLOT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const config: AllotConfig = {
+    role,
     port: int('PORT', 8080, 0, 65535),
     host: str('HOST') ?? '127.0.0.1',
     dataDir,
@@ -136,7 +157,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AllotCo
     publicUrl: publicUrl?.replace(/\/$/, '') ?? null,
     impressionTtlSeconds: int('ALLOT_IMPRESSION_TTL_SECONDS', 900, 10, 7 * 86_400),
     clickTtlSeconds: int('ALLOT_CLICK_TTL_SECONDS', 86_400, 10, 30 * 86_400),
-    planPollMs: int('ALLOT_PLAN_POLL_MS', 1000, 50, 60_000),
+    planPollMs: int('ALLOT_PLAN_POLL_MS', 250, 50, 60_000),
     controlIntervalMs: int('ALLOT_CONTROL_INTERVAL_MS', 1000, 100, 600_000),
     mixHalfLifeSeconds: int('ALLOT_MIX_HALF_LIFE_SECONDS', 600, 10, 86_400),
     mixSampleEvery: int('ALLOT_MIX_SAMPLE_EVERY', 1, 1, 1_000_000),

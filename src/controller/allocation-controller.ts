@@ -1,18 +1,12 @@
-import { type ControlOutput, type ControlState, controlStep } from '../core/allocation/controller.js';
+import type { AllocationReport } from '../core/allocation/allocation-report.js';
+import { type ControlState, controlStep } from '../core/allocation/controller.js';
 import { mixFromSnapshot } from '../core/allocation/mix-from-snapshot.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { CounterStore } from '../core/ports/counter-store.js';
 import type { MixStore } from '../core/ports/mix-store.js';
 import { windowAt } from '../core/window/allocation-window.js';
 
-/** The controller's latest view of one placement, for `/status`. */
-export interface AllocationReport extends ControlOutput {
-  adIds: readonly string[];
-  targetsVersion: number;
-  atMs: number;
-  /** Sampled requests behind the request mix (0: no traffic seen yet, model assumes all eligible). */
-  samples: number;
-}
+export type { AllocationReport } from '../core/allocation/allocation-report.js';
 
 interface Tracked {
   targetsVersion: number;
@@ -41,7 +35,8 @@ export function createAllocationController(deps: {
   mix: MixStore;
   now: () => number;
   intervalMs: number;
-  publish: (update: WeightUpdate) => void;
+  /** New weights (and the reports behind them) of the placements stepped. */
+  publish: (update: WeightUpdate, reports: ReadonlyMap<string, AllocationReport>) => void;
   onError?: (err: unknown) => void;
   /** Called after each step with the placements stepped and the time it took. */
   onStep?: (placements: number, seconds: number) => void;
@@ -122,7 +117,14 @@ export function createAllocationController(deps: {
         reports.delete(id);
       }
     }
-    if (update.size > 0) deps.publish(update);
+    if (update.size > 0) {
+      const stepped = new Map<string, AllocationReport>();
+      for (const id of update.keys()) {
+        const r = reports.get(id);
+        if (r !== undefined) stepped.set(id, r);
+      }
+      deps.publish(update, stepped);
+    }
     if (update.size > 0) deps.onStep?.(update.size, (performance.now() - t0) / 1000);
   }
 

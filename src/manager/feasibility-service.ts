@@ -36,7 +36,9 @@ export function createFeasibilityService(deps: {
   placements: PlacementService;
   plan: () => Plan;
   mix: Pick<MixStore, 'recentContexts'>;
-  report: (placementId: string) => AllocationReport | undefined;
+  report: (
+    placementId: string,
+  ) => AllocationReport | undefined | Promise<AllocationReport | null | undefined>;
   clock: Clock;
 }) {
   return {
@@ -100,7 +102,7 @@ export function createFeasibilityService(deps: {
         matchMass,
         totalMass: contexts.length,
       };
-      const report = deps.report(placementId);
+      const report = (await deps.report(placementId)) ?? undefined;
       const renderRates = ads.map((a) => {
         const k = report?.adIds.indexOf(a.id) ?? -1;
         return k >= 0 ? report!.renderRates[k]! : 1;

@@ -65,7 +65,10 @@ export function createStatusService(deps: {
   store: ConfigStore;
   counters: CounterStore;
   clock: Clock;
-  report: (placementId: string) => AllocationReport | undefined;
+  /** The controller's latest report (in-process, or read from the allocation state store). */
+  report: (
+    placementId: string,
+  ) => AllocationReport | undefined | Promise<AllocationReport | null | undefined>;
 }) {
   return {
     async get(placementId: string): Promise<PlacementStatus> {
@@ -102,7 +105,7 @@ export function createStatusService(deps: {
         if (ad !== null) ads.set(adId, ad);
       }
 
-      const rep = deps.report(placementId);
+      const rep = (await deps.report(placementId)) ?? undefined;
       const report = rep !== undefined && rep.targetsVersion === targetSet.version ? rep : undefined;
       const entries: StatusEntry[] = [];
       for (const [adId, { role, share }] of roles) {

@@ -29,12 +29,15 @@ export interface ServerDeps {
   metrics: Metrics;
   adminToken: string;
   plan: () => Plan;
-  decide: Decide;
-  handleBeacon: HandleBeacon;
-  ads: AdService;
-  placements: PlacementService;
-  status: StatusService;
-  feasibility: FeasibilityService;
+  /** The public decision and beacon endpoints (decision role). */
+  decisions: { decide: Decide; handleBeacon: HandleBeacon } | null;
+  /** The manager API (manager role). */
+  manager: {
+    ads: AdService;
+    placements: PlacementService;
+    status: StatusService;
+    feasibility: FeasibilityService;
+  } | null;
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
   version: string;
@@ -86,19 +89,24 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Every role answers /healthz and /metrics; the rest depends on what this process serves.
   registerOpsRoutes(app, deps.metrics, deps.plan);
-  registerDecisionRoutes(app, deps.decide, deps.metrics, deps.decisionBodyLimitBytes);
-  registerBeaconRoutes(app, deps.handleBeacon, deps.metrics);
-
-  const adminAuth = createAdminAuth(deps.adminToken);
-  await app.register(async (manager) => {
-    manager.addHook('onRequest', async (req, reply) => {
-      const denied = await adminAuth(req, reply);
-      if (denied !== undefined) deps.metrics.rejects.inc({ code: 'ALLOT_ERR_UNAUTHORIZED' });
-      return denied;
+  if (deps.decisions !== null) {
+    registerDecisionRoutes(app, deps.decisions.decide, deps.metrics, deps.decisionBodyLimitBytes);
+    registerBeaconRoutes(app, deps.decisions.handleBeacon, deps.metrics);
+  }
+  const m = deps.manager;
+  if (m !== null) {
+    const adminAuth = createAdminAuth(deps.adminToken);
+    await app.register(async (manager) => {
+      manager.addHook('onRequest', async (req, reply) => {
+        const denied = await adminAuth(req, reply);
+        if (denied !== undefined) deps.metrics.rejects.inc({ code: 'ALLOT_ERR_UNAUTHORIZED' });
+        return denied;
+      });
+      registerAdRoutes(manager, m.ads);
+      registerPlacementRoutes(manager, m.placements, m.status, m.feasibility);
     });
-    registerAdRoutes(manager, deps.ads);
-    registerPlacementRoutes(manager, deps.placements, deps.status, deps.feasibility);
-  });
+  }
   return app;
 }

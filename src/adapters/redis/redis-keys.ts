@@ -9,6 +9,16 @@
  *   `<p>:{pl:<placementId>}:e:<eventId>`   string: marker of an event counted by
  *       `countOnce` (its logical expiry, like dedup keys); in the placement's slot so that the
  *       marker and the increment are one atomic script.
+ *   `<p>:{pl:<placementId>}:mix:<sliceStartMs>`   hash: sampled request mix of one time slice
+ *       (one minute; wider for half-lives over 10 min, see `redis-mix-store.ts`); fields
+ *       `<candidateKey>|<eligibilityKey>` → sample counts. Expires ~5 half-lives after its last write.
+ *   `<p>:{pl:<placementId>}:mixcand`   string: JSON `{ candidateKey, adIds }`, the candidates the
+ *       placement's latest samples describe (the last flush wins). Same expiry as the slices.
+ *   `<p>:{pl:<placementId>}:ctx`   list: JSON request contexts, newest first, trimmed to the
+ *       store's `maxContexts`. Expires a week after its last write (garbage collection only).
+ *   `<p>:{as}:v`   string: allocation state version, INCR'd with every publish / forget.
+ *   `<p>:{as}:w`   hash: serving weights, field placementId → JSON `{ targetsVersion, weights }`.
+ *   `<p>:{as}:r`   hash: controller reports, field placementId → JSON of the `AllocationReport`.
  *   `<p>:{dd:<shard>}:<eventId>`   string: the id's logical expiry, epoch ms on the caller's
  *       clock. PX = the dedup TTL on Redis's clock (garbage collection only).
  *   `<p>:{st:<stream>}`   stream: event batches, field `e` = JSON array of events. Trimmed
@@ -17,11 +27,13 @@
  * Consumer groups live inside the stream key, so their names are not keys: a group is named as
  * passed to `EventBus.subscribe`, and is removed with the stream.
  *
- * Hash tags (`{…}`): Redis Cluster hashes only the tagged part of a key. All buckets of one
- * placement share a slot, so a MULTI or read pipeline over one placement stays on one node;
- * dedup keys are spread over `shards` tags so that each shard's keys can go to one Lua call
- * without putting every id on one node; a stream is one key, tagged so that auxiliary keys
- * added later next to it land in its slot.
+ * Hash tags (`{…}`): Redis Cluster hashes only the tagged part of a key. All keys of one
+ * placement (count buckets, mix slices, candidates, contexts) share a slot, so a MULTI or read pipeline
+ * over one placement stays on one node; the allocation state is one tag, so a publish (both
+ * hashes and the version) is one MULTI and the weights poll one script; dedup keys are spread
+ * over `shards` tags so that each shard's keys can go to one Lua call without putting every id
+ * on one node; a stream is one key, tagged so that auxiliary keys added later next to it land
+ * in its slot.
  *
  * The prefix may not contain braces (they would hijack the hash tag), glob characters or ":" (so
  * that `SCAN MATCH <p>:*` selects exactly this prefix's keys, for cleanup).
@@ -41,6 +53,18 @@ export interface RedisKeys {
   dedup(shard: number, eventId: string): string;
   /** The stream carrying one bus's events. */
   eventStream(stream: string): string;
+  /** Hash of one placement's sampled request mix for the slice starting at `sliceStartMs`. */
+  mixSlice(placementId: string, sliceStartMs: number): string;
+  /** String: the candidates one placement's latest mix samples describe. */
+  mixCandidates(placementId: string): string;
+  /** List of one placement's recently sampled request contexts. */
+  mixContexts(placementId: string): string;
+  /** String: the allocation state's version. */
+  allocationVersion(): string;
+  /** Hash: serving weights per placement. */
+  allocationWeights(): string;
+  /** Hash: the controller's last report per placement. */
+  allocationReports(): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -54,6 +78,12 @@ export function redisKeys(prefix: string): RedisKeys {
     countedEvent: (placementId, eventId) => `${prefix}:{pl:${placementId}}:e:${eventId}`,
     dedup: (shard, eventId) => `${prefix}:{dd:${shard}}:${eventId}`,
     eventStream: (stream) => `${prefix}:{st:${stream}}`,
+    mixSlice: (placementId, sliceStartMs) => `${prefix}:{pl:${placementId}}:mix:${sliceStartMs}`,
+    mixCandidates: (placementId) => `${prefix}:{pl:${placementId}}:mixcand`,
+    mixContexts: (placementId) => `${prefix}:{pl:${placementId}}:ctx`,
+    allocationVersion: () => `${prefix}:{as}:v`,
+    allocationWeights: () => `${prefix}:{as}:w`,
+    allocationReports: () => `${prefix}:{as}:r`,
   };
 }
 

@@ -1,0 +1,293 @@
+import type { MixSnapshot, MixStore } from '../../core/ports/mix-store.js';
+import type { RequestContext } from '../../core/targeting/targeting-rule.js';
+import type { RedisConnection } from './redis-client.js';
+import { redisKeys } from './redis-keys.js';
+
+export interface RedisMixStoreOptions {
+  /** Shared connection; the store never closes it. */
+  client: RedisConnection;
+  prefix: string;
+  /** Decay half-life; must be the same in every process sharing the prefix (it sets the slices). */
+  halfLifeMs: number;
+  /** How often the buffer is written to Redis (default 500 ms). */
+  flushIntervalMs?: number;
+  /** Recent contexts kept per placement (default 2000). */
+  maxContexts?: number;
+  /** A failed background flush (its samples are kept for the next one). Default: a line on
+   *  stderr, at most one a minute. */
+  onError?: (err: unknown) => void;
+}
+
+export type RedisMixStore = MixStore & {
+  /** Writes the buffer now; rejects (keeping the samples) when Redis is unreachable. */
+  flush(): Promise<void>;
+  /** Stops the timer and flushes (rejecting like `flush`); later records are dropped. The
+   *  connection stays open. */
+  close(): Promise<void>;
+};
+
+const MINUTE_MS = 60_000;
+/** Samples older than this many half-lives weigh ≤ 1/32: not read, and left to expire. */
+const HORIZON_HALF_LIVES = 5;
+/** Slices per horizon at most: a long half-life gets wider slices, so a read stays ~50 HGETALLs. */
+const MAX_SLICES = 50;
+/** Garbage collection of the contexts of a placement that stopped receiving traffic. */
+const CONTEXTS_TTL_SECONDS = 7 * 86_400;
+/** Buffered (slice, field) counts kept across failed flushes, all placements together. */
+const MAX_BUFFERED_FIELDS = 100_000;
+
+interface PlacementBuffer {
+  /** The latest candidates recorded: what `mixcand` is set to. */
+  candidateKey: string;
+  adIds: readonly string[];
+  /** Slice start → `<candidateKey>|<eligibilityKey>` → count. */
+  slices: Map<number, Map<string, number>>;
+  /** Oldest first; trimmed to maxContexts in amortised O(1). */
+  contexts: RequestContext[];
+}
+
+/**
+ * The request mix of a fleet in Redis: each decision server buffers its samples in memory
+ * (`record` is on the decision hot path and never waits on I/O) and flushes them every
+ * `flushIntervalMs`; all servers' counts add up in per-slice hashes, so the controller reads
+ * the whole fleet's mix (GUIDE §3: buffer swapped before the await, merged back on failure).
+ *
+ * Decay: instead of rescaling stored counts, each slice is weighed at read time by
+ * 2^(−age / halfLife), age measured from the middle of the slice (of its elapsed part, for
+ * the current one). Slices are one minute long, a tenth of the half-life for half-lives over
+ * 10 minutes (≤ 50 slices per read); a sample's weight is then off by at most
+ * 2^(slice / 2 / halfLife) − 1 ≈ 3.5 % (more for half-lives under 10 minutes).
+ *
+ * Differences from the memory store, by design: samples older than 5 half-lives are gone, not
+ * just light (`samples` counts only those read); candidate changes are resolved at read time —
+ * only fields of the candidates in `mixcand` (the last flush to write it wins) are read, so
+ * returning to earlier candidates within the horizon brings their samples back (they describe
+ * the same candidates, so they are still valid).
+ *
+ * Round trips: a flush is one MULTI/EXEC (skipped, samples kept, while the connection is down,
+ * so node-redis's offline queue never holds an unbounded backlog); a read is one pipeline of
+ * GET + one HGETALL per slice; `recentContexts` one LRANGE. A MULTI whose connection dies after
+ * Redis ran it but before the reply is merged back and counted twice: the mix is a sampled
+ * estimate and this needs a crash at that instant.
+ */
+export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
+  const { client, halfLifeMs } = opts;
+  if (!(halfLifeMs > 0)) throw new RangeError('halfLifeMs must be positive');
+  const keys = redisKeys(opts.prefix);
+  const maxContexts = opts.maxContexts ?? 2000;
+  const horizonMs = HORIZON_HALF_LIVES * halfLifeMs;
+  const sliceMs = Math.max(MINUTE_MS, Math.ceil(horizonMs / MAX_SLICES / 1000) * 1000);
+  // A slice lives a horizon after its last write, plus slack for slow flushes and clock skew.
+  const sliceTtlSeconds = Math.ceil((horizonMs + 2 * sliceMs) / 1000);
+  const onError = opts.onError ?? atMostOncePerMinute();
+
+  let buffer = new Map<string, PlacementBuffer>();
+  let closed = false;
+  let running = 0;
+  let tail: Promise<void> = Promise.resolve();
+
+  function flushOnce(): Promise<void> {
+    if (buffer.size === 0) return Promise.resolve();
+    if (!client.isReady) {
+      // The buffer stays where it is and keeps growing while Redis is down: bound it here.
+      bound();
+      return Promise.reject(new Error('Redis mix store: not connected, samples kept'));
+    }
+    const batch = buffer;
+    buffer = new Map();
+    const tx = client.multi();
+    for (const [placementId, b] of batch) {
+      for (const [start, fields] of b.slices) {
+        const key = keys.mixSlice(placementId, start);
+        for (const [field, n] of fields) tx.hIncrBy(key, field, n);
+        tx.expire(key, sliceTtlSeconds);
+      }
+      const cand = JSON.stringify({ candidateKey: b.candidateKey, adIds: b.adIds });
+      tx.set(keys.mixCandidates(placementId), cand, { EX: sliceTtlSeconds });
+      if (b.contexts.length > 0) {
+        const ctxKey = keys.mixContexts(placementId);
+        tx.lPush(
+          ctxKey,
+          b.contexts.slice(-maxContexts).map((c) => JSON.stringify(c)),
+        );
+        tx.lTrim(ctxKey, 0, maxContexts - 1);
+        tx.expire(ctxKey, CONTEXTS_TTL_SECONDS);
+      }
+    }
+    return tx.exec().then(
+      () => undefined,
+      (err: unknown) => {
+        mergeBack(batch);
+        throw err;
+      },
+    );
+  }
+
+  /** Puts a failed batch back under what was recorded since (newer candidates and contexts win). */
+  function mergeBack(failed: Map<string, PlacementBuffer>): void {
+    for (const [placementId, old] of failed) {
+      const cur = buffer.get(placementId);
+      if (cur === undefined) {
+        buffer.set(placementId, old);
+        continue;
+      }
+      for (const [start, fields] of cur.slices) {
+        const into = old.slices.get(start);
+        if (into === undefined) old.slices.set(start, fields);
+        else for (const [field, n] of fields) into.set(field, (into.get(field) ?? 0) + n);
+      }
+      cur.slices = old.slices;
+      cur.contexts = old.contexts.concat(cur.contexts).slice(-maxContexts);
+    }
+    bound();
+  }
+
+  /** Keeps a long outage from growing the buffer: drops slices past the horizon, then oldest first. */
+  function bound(): void {
+    const all: Array<{ start: number; slices: Map<number, Map<string, number>>; size: number }> = [];
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const b of buffer.values()) {
+      for (const [start, fields] of b.slices) {
+        all.push({ start, slices: b.slices, size: fields.size });
+        newest = Math.max(newest, start);
+      }
+    }
+    all.sort((x, y) => y.start - x.start);
+    let kept = 0;
+    for (const s of all) {
+      kept += s.size;
+      if (s.start < newest - horizonMs || kept > MAX_BUFFERED_FIELDS) s.slices.delete(s.start);
+    }
+  }
+
+  const flush = (): Promise<void> => {
+    running++;
+    // Serialised: a second flush waits for the first, then writes what was recorded meanwhile.
+    const run = tail.then(flushOnce).finally(() => {
+      running--;
+    });
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  const timer = setInterval(() => {
+    // A flush still waiting on Redis holds its batch; the next tick takes what came since.
+    if (running > 0) return;
+    flush().catch(onError);
+  }, opts.flushIntervalMs ?? 500);
+  // The timer must not keep the process alive; shutdown calls close(), which flushes.
+  timer.unref();
+
+  return {
+    record(placementId, candidateKey, adIds, key, context, nowMs) {
+      if (closed) return;
+      let b = buffer.get(placementId);
+      if (b === undefined) {
+        b = { candidateKey, adIds, slices: new Map(), contexts: [] };
+        buffer.set(placementId, b);
+      } else {
+        b.candidateKey = candidateKey;
+        b.adIds = adIds;
+      }
+      const start = Math.floor(nowMs / sliceMs) * sliceMs;
+      let fields = b.slices.get(start);
+      if (fields === undefined) {
+        fields = new Map();
+        b.slices.set(start, fields);
+      }
+      const field = `${candidateKey}|${key}`;
+      fields.set(field, (fields.get(field) ?? 0) + 1);
+      b.contexts.push(context);
+      if (b.contexts.length >= 2 * maxContexts) b.contexts.splice(0, b.contexts.length - maxContexts);
+    },
+
+    async read(placementId, nowMs) {
+      const last = Math.floor(nowMs / sliceMs) * sliceMs;
+      const starts: number[] = [];
+      for (let s = Math.floor((nowMs - horizonMs) / sliceMs) * sliceMs; s <= last; s += sliceMs) {
+        starts.push(s);
+      }
+      // Issued in one tick: node-redis writes them as one pipeline, one round trip.
+      const [candJson, hashes] = await Promise.all([
+        client.get(keys.mixCandidates(placementId)),
+        Promise.all(starts.map((s) => client.hGetAll(keys.mixSlice(placementId, s)))),
+      ]);
+      const cand = typeof candJson === 'string' ? parseCandidates(candJson) : null;
+      if (cand === null) return null;
+      const counts = new Map<string, number>();
+      let samples = 0;
+      hashes.forEach((hash, i) => {
+        const start = starts[i]!;
+        const mid = start + Math.min(sliceMs, Math.max(0, nowMs - start)) / 2;
+        const factor = 2 ** (-Math.max(0, nowMs - mid) / halfLifeMs);
+        for (const [field, value] of Object.entries(hash)) {
+          // Eligibility keys never contain "|"; candidate keys (ad ids) might.
+          const sep = field.lastIndexOf('|');
+          if (sep !== cand.candidateKey.length || !field.startsWith(cand.candidateKey)) continue;
+          const n = Number(value);
+          if (!(n > 0)) continue;
+          const key = field.slice(sep + 1);
+          counts.set(key, (counts.get(key) ?? 0) + n * factor);
+          samples += n;
+        }
+      });
+      if (samples === 0) return null;
+      const snapshot: MixSnapshot = { adIds: cand.adIds, counts, samples };
+      return snapshot;
+    },
+
+    async recentContexts(placementId) {
+      const list = await client.lRange(keys.mixContexts(placementId), 0, maxContexts - 1);
+      const out: RequestContext[] = [];
+      // Stored newest first; returned oldest first, like the memory store.
+      for (let i = list.length - 1; i >= 0; i--) {
+        const ctx = parseContext(list[i]!);
+        if (ctx !== null) out.push(ctx);
+      }
+      return out;
+    },
+
+    flush,
+
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+function parseCandidates(json: string): { candidateKey: string; adIds: string[] } | null {
+  try {
+    const v: unknown = JSON.parse(json);
+    if (typeof v !== 'object' || v === null) return null;
+    const { candidateKey, adIds } = v as { candidateKey?: unknown; adIds?: unknown };
+    if (typeof candidateKey !== 'string' || !Array.isArray(adIds)) return null;
+    if (!adIds.every((id): id is string => typeof id === 'string')) return null;
+    return { candidateKey, adIds };
+  } catch {
+    return null;
+  }
+}
+
+function parseContext(json: string): RequestContext | null {
+  try {
+    const v: unknown = JSON.parse(json);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as RequestContext) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The timer retries every tick while Redis is down: an outage stays visible without flooding the log. */
+function atMostOncePerMinute(): (err: unknown) => void {
+  let lastReportMs = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - lastReportMs < MINUTE_MS) return;
+    lastReportMs = now;
+    console.error(
+      `Redis mix store: flush failed, samples kept: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  };
+}

@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/core/random/mulberry32.js';
+import { type FleetProcess, startRole, stopProcess } from '../support/fleet.js';
+import { eventually, imageAd, pool } from '../support/start-allot.js';
+
+const PG_URL = process.env.ALLOT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TOKEN = 'fleet-admin-token-0123456789';
+const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
+
+interface StatusBody {
+  totalImpressions: number;
+  ads: Array<{
+    adId: string;
+    share: number;
+    targetShare: number;
+    achievableShare: number | null;
+    reasons: string[];
+  }>;
+}
+
+// The distributed issue's acceptance on one machine: 3 decision servers + 1 pipeline +
+// 1 controller + 1 manager, sharing PostgreSQL, Redis and Redis Streams, reach the targets
+// together, and a manager's target change is obeyed by every decision server within a second.
+describe('a fleet of processes', () => {
+  const schema = `allot_fleet_${tag}`;
+  const prefix = `allot-fleet-${tag}`;
+  const env = {
+    ALLOT_CONFIG_DB: PG_URL,
+    ALLOT_CONFIG_DB_SCHEMA: schema,
+    ALLOT_REDIS_URL: REDIS_URL,
+    ALLOT_REDIS_PREFIX: prefix,
+    ALLOT_BUS: 'redis',
+    ALLOT_ADMIN_TOKEN: TOKEN,
+    ALLOT_BEACON_SECRET: 'fleet-beacon-secret-0123456789abcdef0123',
+  };
+  const procs: FleetProcess[] = [];
+  let manager!: FleetProcess;
+  let deciders: FleetProcess[] = [];
+  const api = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${manager.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+
+  beforeAll(async () => {
+    manager = await startRole('manager', env); // creates the schema first
+    procs.push(manager);
+    const rest = await Promise.all([
+      startRole('decision', env),
+      startRole('decision', env),
+      startRole('decision', env),
+      startRole('pipeline', env),
+      startRole('controller', env),
+    ]);
+    procs.push(...rest);
+    deciders = rest.slice(0, 3);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => stopProcess(p)));
+    const client = new pg.Client(PG_URL);
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+    const redis = createClient({ url: REDIS_URL });
+    await redis.connect();
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) {
+      if (keys.length > 0) await redis.unlink(keys);
+    }
+    await redis.quit();
+  });
+
+  it('every role answers /healthz', async () => {
+    for (const p of procs) expect((await fetch(`${p.url}/healthz`)).status, p.role).toBe(200);
+    // Roles serve only their own endpoints.
+    expect(
+      (await fetch(`${deciders[0]!.url}/v1/ads`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(404);
+    const d = await fetch(`${manager.url}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"placementId":"x"}',
+    });
+    expect(d.status).toBe(404);
+  });
+
+  it('reaches the targets together: overlapping targeting, render rates, an infeasible ad, a fallback', async () => {
+    const ads = {
+      a: { targeting: { key: 'country', in: ['DE', 'AT'] }, share: 0.3, render: 1.0 },
+      b: { targeting: { key: 'age', gte: 40 }, share: 0.25, render: 0.6 },
+      c: { targeting: { key: 'country', in: ['FR'] }, share: 0.2, render: 0.9 },
+      house: { targeting: undefined, share: 0, render: 0.8 },
+    } as const;
+    for (const [id, ad] of Object.entries(ads)) {
+      expect(
+        (await api('POST', '/v1/ads', imageAd(id, ad.targeting ? { targeting: ad.targeting } : {}))).status,
+      ).toBe(201);
+    }
+    await api('POST', '/v1/placements', { id: 'news', name: 'News', fallbackAdId: 'house' });
+    expect(
+      (
+        await api('PUT', '/v1/placements/news/targets', {
+          targets: ['a', 'b', 'c'].map((adId) => ({ adId, share: ads[adId as 'a'].share })),
+        })
+      ).status,
+    ).toBe(200);
+    for (const d of deciders) {
+      const ready = await eventually(async () => {
+        const r = await fetch(`${d.url}/v1/decisions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"placementId":"news"}',
+        });
+        return r.status === 200;
+      }, 5000);
+      expect(ready).toBe(true);
+    }
+
+    const rnd = mulberry32(4711);
+    const N = 60_000;
+    const reqs = Array.from({ length: N }, () => {
+      const x = rnd();
+      return {
+        body: JSON.stringify({
+          placementId: 'news',
+          userId: `u${Math.floor(rnd() * 20_000)}`,
+          context: {
+            country: x < 0.35 ? 'DE' : x < 0.5 ? 'AT' : x < 0.6 ? 'FR' : 'US',
+            age: 18 + Math.floor(rnd() * 48),
+          },
+        }),
+        fire: rnd(),
+      };
+    });
+    let fired = 0;
+    await pool(N, 24, async (i) => {
+      const server = deciders[i % 3]!;
+      const res = await fetch(`${server.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: reqs[i]!.body,
+      });
+      expect(res.status).toBe(200);
+      const d = (await res.json()) as { ad: { id: string }; impressionUrl: string };
+      if (reqs[i]!.fire < ads[d.ad.id as 'a'].render) {
+        fired++;
+        expect((await fetch(`${server.url}${d.impressionUrl}`)).status).toBe(204);
+      }
+    });
+    let status!: StatusBody;
+    expect(
+      await eventually(async () => {
+        status = (await api<StatusBody>('GET', '/v1/placements/news/status')).body;
+        return status.totalImpressions === fired;
+      }, 30_000),
+    ).toBe(true);
+    const by = new Map(status.ads.map((e) => [e.adId, e]));
+    const report = status.ads
+      .map((e) => `${e.adId}: ${e.share.toFixed(4)} target ${e.targetShare} achievable ${e.achievableShare}`)
+      .join('\n');
+    console.info(`fleet acceptance (${N} decisions over 3 servers, ${fired} impressions):\n${report}`);
+    for (const id of ['a', 'b'])
+      expect(Math.abs(by.get(id)!.share - by.get(id)!.targetShare), report).toBeLessThanOrEqual(0.005);
+    const c = by.get('c')!;
+    expect(c.reasons).toContain('targeting');
+    expect(c.share, report).toBeGreaterThanOrEqual(0.99 * c.achievableShare!);
+  }, 600_000);
+
+  it("a manager's target change is obeyed by every decision server within a second", async () => {
+    await api('POST', '/v1/ads', imageAd('solo'));
+    expect(
+      (await api('PUT', '/v1/placements/news/targets', { targets: [{ adId: 'solo', share: 1 }] })).status,
+    ).toBe(200);
+    const obeyed = await Promise.all(
+      deciders.map((d) =>
+        eventually(async () => {
+          const r = await fetch(`${d.url}/v1/decisions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"placementId":"news"}',
+          });
+          return ((await r.json()) as { ad: { id: string } }).ad.id === 'solo';
+        }, 1000),
+      ),
+    );
+    expect(obeyed).toEqual([true, true, true]);
+  });
+});
