@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AllotEvent } from '../../src/core/events/allot-event.js';
 import type { EventBus } from '../../src/core/ports/event-bus.js';
+import { sampleEvent, sampleEvents } from '../support/events.js';
 
-const ev = (i: number): AllotEvent => ({
-  id: `d${i}:i`,
-  type: 'impression',
-  ts: 1_700_000_000_000 + i,
-  decisionId: `d${i}`,
-  placementId: 'p',
-  adId: `a${i % 3}`,
-  userId: i % 2 === 0 ? `u${i}` : null,
-});
+const ev = (i: number): AllotEvent => sampleEvent(i, { withUsers: true });
 
 const waitFor = async (cond: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
@@ -33,7 +26,7 @@ export function describeEventBusConformance(name: string, create: () => Promise<
       const sb = bus.subscribe('b', async (batch) => {
         b.push(...batch);
       });
-      const events = Array.from({ length: 2500 }, (_, i) => ev(i));
+      const events = sampleEvents(0, 2500, { withUsers: true });
       await bus.publish(events.slice(0, 1000));
       await bus.publish(events.slice(1000));
       await waitFor(() => a.length === 2500 && b.length === 2500);
@@ -66,7 +59,7 @@ export function describeEventBusConformance(name: string, create: () => Promise<
         await new Promise((r) => setTimeout(r, 2));
         n += batch.length;
       });
-      await bus.publish(Array.from({ length: 5000 }, (_, i) => ev(i)));
+      await bus.publish(sampleEvents(0, 5000, { withUsers: true }));
       await bus.close();
       expect(n).toBe(5000);
       await expect(bus.publish([ev(1)])).rejects.toThrow();
@@ -84,7 +77,7 @@ export function describeEventBusConformance(name: string, create: () => Promise<
         n += batch.length;
       });
       const publishes = Array.from({ length: 30 }, (_, k) =>
-        bus.publish(Array.from({ length: 10_000 }, (_, i) => ev(k * 10_000 + i))),
+        bus.publish(sampleEvents(k * 10_000, (k + 1) * 10_000, { withUsers: true })),
       );
       let settled = 0;
       for (const p of publishes) p.then(() => settled++);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../src/core/random/mulberry32.js';
+import { createScenario, renders, scenarioRequests } from '../support/allocation-scenario.js';
 import { eventually, imageAd, pool, type Running, startAllot } from '../support/start-allot.js';
 
 interface Decision {
@@ -34,44 +34,16 @@ describe('allocation engine through HTTP', () => {
   });
 
   it('feasible ads within 0.5 pp of target; the infeasible one gets ≥ 99 % of its achievable share and is flagged', async () => {
-    const ads = {
-      a: { targeting: { key: 'country', in: ['DE', 'AT'] }, share: 0.3, render: 1.0 },
-      b: { targeting: { key: 'age', gte: 40 }, share: 0.25, render: 0.6 },
-      c: { targeting: { key: 'country', in: ['FR'] }, share: 0.2, render: 0.9 },
-      house: { targeting: undefined, share: 0, render: 0.8 },
-    } as const;
-    for (const [id, ad] of Object.entries(ads)) {
-      const res = await s.call(
-        'POST',
-        '/v1/ads',
-        imageAd(id, ad.targeting ? { targeting: ad.targeting } : {}),
-      );
-      expect(res.status).toBe(201);
-    }
-    await s.call('POST', '/v1/placements', { id: 'news', name: 'News', fallbackAdId: 'house' });
-    const put = await s.call('PUT', '/v1/placements/news/targets', {
-      targets: ['a', 'b', 'c'].map((adId) => ({ adId, share: ads[adId as 'a'].share })),
-    });
-    expect(put.status).toBe(200);
+    await createScenario(s.call);
 
-    const rnd = mulberry32(20261126);
-    const country = () => {
-      const x = rnd();
-      return x < 0.35 ? 'DE' : x < 0.5 ? 'AT' : x < 0.6 ? 'FR' : 'US';
-    };
     const N = 60_000;
-    const requests = Array.from({ length: N }, () => ({
-      placementId: 'news',
-      userId: `u${Math.floor(rnd() * 20_000)}`,
-      context: { country: country(), age: 18 + Math.floor(rnd() * 48) },
-    }));
-    const fires = Array.from({ length: N }, () => rnd());
+    const requests = scenarioRequests(20261126, N);
     let fired = 0;
     await pool(N, 32, async (i) => {
-      const res = await s.call('POST', '/v1/decisions', requests[i], { admin: false });
+      const res = await s.call('POST', '/v1/decisions', requests[i]!.body, { admin: false });
       expect(res.status).toBe(200);
       const d = (await res.json()) as Decision;
-      if (fires[i]! < ads[d.ad.id as 'a'].render) {
+      if (renders(d.ad.id, requests[i]!)) {
         fired++;
         expect((await fetch(`${s.base}${d.impressionUrl}`)).status).toBe(204);
       }

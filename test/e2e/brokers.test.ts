@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deleteRedisPrefix } from '../support/redis.js';
 import { eventually, imageAd, pool, type Running, startAllot } from '../support/start-allot.js';
 
 const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -61,50 +61,44 @@ describe('pipeline on real brokers', () => {
     for (const c of cleanups) await c();
   });
 
-  const redisCleanup = (prefix: string) => async () => {
-    const client = createClient({ url: REDIS_URL });
-    await client.connect();
-    for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) {
-      if (keys.length > 0) await client.unlink(keys);
-    }
-    await client.quit();
-  };
+  const stream = `ALLOT_E2E_${tag}`;
+  const brokers: Array<{
+    name: string;
+    prefix: string;
+    env: Record<string, string>;
+    cleanup?: () => Promise<void>;
+  }> = [
+    {
+      name: 'Redis Streams bus, Redis counters and dedup',
+      prefix: `allot-e2e-${tag}`,
+      env: { ALLOT_BUS: 'redis' },
+    },
+    {
+      name: 'NATS JetStream bus with Redis counters and dedup',
+      prefix: `allot-e2e-nats-${tag}`,
+      env: { ALLOT_BUS: 'nats', ALLOT_NATS_URL: NATS_URL, ALLOT_NATS_STREAM: stream },
+      cleanup: async () => {
+        const nc = await connect({ servers: NATS_URL });
+        await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+        await nc.close();
+      },
+    },
+  ];
 
-  it('Redis Streams bus, Redis counters and dedup: exact counts, shares on target', async () => {
-    const prefix = `allot-e2e-${tag}`;
-    cleanups.push(redisCleanup(prefix));
-    const s = await startAllot({
-      ALLOT_BUS: 'redis',
-      ALLOT_REDIS_URL: REDIS_URL,
-      ALLOT_REDIS_PREFIX: prefix,
-    });
-    try {
-      await sharesThroughPipeline(s);
-    } finally {
-      await s.stop();
-    }
-  }, 120_000);
-
-  it('NATS JetStream bus with Redis counters and dedup: exact counts, shares on target', async () => {
-    const prefix = `allot-e2e-nats-${tag}`;
-    const stream = `ALLOT_E2E_${tag}`;
-    cleanups.push(redisCleanup(prefix));
-    cleanups.push(async () => {
-      const nc = await connect({ servers: NATS_URL });
-      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
-      await nc.close();
-    });
-    const s = await startAllot({
-      ALLOT_BUS: 'nats',
-      ALLOT_NATS_URL: NATS_URL,
-      ALLOT_NATS_STREAM: stream,
-      ALLOT_REDIS_URL: REDIS_URL,
-      ALLOT_REDIS_PREFIX: prefix,
-    });
-    try {
-      await sharesThroughPipeline(s);
-    } finally {
-      await s.stop();
-    }
-  }, 120_000);
+  for (const broker of brokers) {
+    it(`${broker.name}: exact counts, shares on target`, async () => {
+      cleanups.push(() => deleteRedisPrefix(REDIS_URL, broker.prefix));
+      if (broker.cleanup) cleanups.push(broker.cleanup);
+      const s = await startAllot({
+        ...broker.env,
+        ALLOT_REDIS_URL: REDIS_URL,
+        ALLOT_REDIS_PREFIX: broker.prefix,
+      });
+      try {
+        await sharesThroughPipeline(s);
+      } finally {
+        await s.stop();
+      }
+    }, 120_000);
+  }
 });

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../src/core/random/mulberry32.js';
+import { createScenario, renders, scenarioRequests } from '../support/allocation-scenario.js';
 import { type FleetProcess, startRole, stopProcess } from '../support/fleet.js';
+import { deleteRedisPrefix } from '../support/redis.js';
 import { eventually, imageAd, pool } from '../support/start-allot.js';
 
 const PG_URL = process.env.ALLOT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -74,12 +74,7 @@ describe('a fleet of processes', () => {
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await client.end();
-    const redis = createClient({ url: REDIS_URL });
-    await redis.connect();
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) {
-      if (keys.length > 0) await redis.unlink(keys);
-    }
-    await redis.quit();
+    await deleteRedisPrefix(REDIS_URL, prefix);
   });
 
   it('every role answers /healthz', async () => {
@@ -97,25 +92,7 @@ describe('a fleet of processes', () => {
   });
 
   it('reaches the targets together: overlapping targeting, render rates, an infeasible ad, a fallback', async () => {
-    const ads = {
-      a: { targeting: { key: 'country', in: ['DE', 'AT'] }, share: 0.3, render: 1.0 },
-      b: { targeting: { key: 'age', gte: 40 }, share: 0.25, render: 0.6 },
-      c: { targeting: { key: 'country', in: ['FR'] }, share: 0.2, render: 0.9 },
-      house: { targeting: undefined, share: 0, render: 0.8 },
-    } as const;
-    for (const [id, ad] of Object.entries(ads)) {
-      expect(
-        (await api('POST', '/v1/ads', imageAd(id, ad.targeting ? { targeting: ad.targeting } : {}))).status,
-      ).toBe(201);
-    }
-    await api('POST', '/v1/placements', { id: 'news', name: 'News', fallbackAdId: 'house' });
-    expect(
-      (
-        await api('PUT', '/v1/placements/news/targets', {
-          targets: ['a', 'b', 'c'].map((adId) => ({ adId, share: ads[adId as 'a'].share })),
-        })
-      ).status,
-    ).toBe(200);
+    await createScenario(api);
     for (const d of deciders) {
       const ready = await eventually(async () => {
         const r = await fetch(`${d.url}/v1/decisions`, {
@@ -128,33 +105,19 @@ describe('a fleet of processes', () => {
       expect(ready).toBe(true);
     }
 
-    const rnd = mulberry32(4711);
     const N = 60_000;
-    const reqs = Array.from({ length: N }, () => {
-      const x = rnd();
-      return {
-        body: JSON.stringify({
-          placementId: 'news',
-          userId: `u${Math.floor(rnd() * 20_000)}`,
-          context: {
-            country: x < 0.35 ? 'DE' : x < 0.5 ? 'AT' : x < 0.6 ? 'FR' : 'US',
-            age: 18 + Math.floor(rnd() * 48),
-          },
-        }),
-        fire: rnd(),
-      };
-    });
+    const reqs = scenarioRequests(4711, N);
     let fired = 0;
     await pool(N, 24, async (i) => {
       const server = deciders[i % 3]!;
       const res = await fetch(`${server.url}/v1/decisions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: reqs[i]!.body,
+        body: JSON.stringify(reqs[i]!.body),
       });
       expect(res.status).toBe(200);
       const d = (await res.json()) as { ad: { id: string }; impressionUrl: string };
-      if (reqs[i]!.fire < ads[d.ad.id as 'a'].render) {
+      if (renders(d.ad.id, reqs[i]!)) {
         fired++;
         expect((await fetch(`${server.url}${d.impressionUrl}`)).status).toBe(204);
       }

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,8 @@ import { redisKeys } from '../../src/adapters/redis/redis-keys.js';
 import { createRedisMixStore } from '../../src/adapters/redis/redis-mix-store.js';
 import { describeAllocationStateStoreConformance } from '../conformance/allocation-state-store.conformance.js';
 import { describeMixStoreConformance } from '../conformance/mix-store.conformance.js';
+import { freePort } from '../support/net.js';
+import { commandCallsDuring, deleteRedisPrefix, redisTestKeyspace } from '../support/redis.js';
 
 const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MIN = 60_000;
@@ -22,29 +22,10 @@ const T = Date.parse('2026-06-01T00:00:00Z');
 const MANUAL = 3_600_000;
 
 // One connection for the file; every store gets its own key prefix, all deleted at the end.
-let shared: Promise<RedisConnection> | undefined;
-const connection = (): Promise<RedisConnection> => {
-  shared ??= createRedisConnection(REDIS_URL);
-  return shared;
-};
-const prefixes: string[] = [];
-const newPrefix = (): string => {
-  const prefix = `allot-test-${process.pid}-${randomBytes(4).toString('hex')}`;
-  prefixes.push(prefix);
-  return prefix;
-};
-
-async function deleteKeys(client: RedisConnection, prefix: string): Promise<void> {
-  for await (const keys of client.scanIterator({ MATCH: redisKeys(prefix).pattern, COUNT: 500 })) {
-    if (keys.length > 0) await client.unlink(keys);
-  }
-}
+const { connection, newPrefix, cleanup } = redisTestKeyspace(REDIS_URL);
 
 afterAll(async () => {
-  if (shared === undefined) return;
-  const client = await shared;
-  for (const prefix of prefixes) await deleteKeys(client, prefix);
-  client.destroy();
+  await cleanup();
 });
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
@@ -69,7 +50,7 @@ describeMixStoreConformance('redis', async (opts) => {
     flush: () => store.flush(),
     cleanup: async () => {
       await store.close();
-      await deleteKeys(client, prefix);
+      await deleteRedisPrefix(client, prefix);
     },
   };
 });
@@ -83,7 +64,7 @@ describeAllocationStateStoreConformance('redis', async () => {
   const prefix = newPrefix();
   return {
     store: createRedisAllocationStateStore({ client, prefix }),
-    cleanup: () => deleteKeys(client, prefix),
+    cleanup: () => deleteRedisPrefix(client, prefix),
   };
 });
 
@@ -163,14 +144,7 @@ describe('redis adapters on a private redis-server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function callsDuring(action: () => Promise<unknown>): Promise<Record<string, number>> {
-    await client.configResetStat();
-    await action();
-    const info = await client.info('commandstats');
-    const calls: Record<string, number> = {};
-    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
-    return calls;
-  }
+  const callsDuring = (action: () => Promise<unknown>) => commandCallsDuring(client, action);
 
   it('mix flush: one MULTI/EXEC for every placement and slice', async () => {
     const store = createRedisMixStore({
@@ -272,14 +246,3 @@ describe('redis adapters on a private redis-server', () => {
     await store.close();
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
-    });
-  });
-}

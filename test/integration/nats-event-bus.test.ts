@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
@@ -14,6 +13,8 @@ import {
 import type { AllotEvent } from '../../src/core/events/allot-event.js';
 import type { EventBus } from '../../src/core/ports/event-bus.js';
 import { describeEventBusConformance } from '../conformance/event-bus.conformance.js';
+import { sampleEvents } from '../support/events.js';
+import { freePort } from '../support/net.js';
 
 // Needs the JetStream-enabled server of STACK.md; it fails loudly rather than skipping when absent.
 const SERVERS = '127.0.0.1:4222';
@@ -62,17 +63,6 @@ async function bus(opts: Omit<NatsJetStreamEventBusOptions, 'servers' | 'connect
   return b;
 }
 
-const ev = (i: number): AllotEvent => ({
-  id: `d${i}:i`,
-  type: 'impression',
-  ts: 1_700_000_000_000 + i,
-  decisionId: `d${i}`,
-  placementId: 'p',
-  adId: `a${i % 3}`,
-  userId: null,
-});
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ev(from + i));
-
 describeEventBusConformance('nats-jetstream', () => bus({ stream: newStream(), capacity: 50_000 }));
 
 describe('NATS JetStream event bus', () => {
@@ -87,7 +77,7 @@ describe('NATS JetStream event bus', () => {
       crashedGot += batch.length;
       return new Promise<void>(() => {});
     });
-    const events = range(0, 50);
+    const events = sampleEvents(0, 50);
     await crashed.publish(events);
     await waitFor(() => crashedGot > 0);
     await crashConn.close();
@@ -115,7 +105,7 @@ describe('NATS JetStream event bus', () => {
       if (n === 0) throw new Error('first attempt fails');
       delivered.push(...batch.map((e) => e.id));
     });
-    const events = range(0, 100);
+    const events = sampleEvents(0, 100);
     await b.publish(events);
     await waitFor(() => new Set(delivered).size === events.length);
     // Every batch that succeeded had failed once before with exactly the same events.
@@ -135,7 +125,7 @@ describe('NATS JetStream event bus', () => {
     first.subscribe('g', async (batch) => {
       got.push(...batch.map((e) => e.id));
     });
-    const events = range(0, 250);
+    const events = sampleEvents(0, 250);
     await first.publish(events);
     await first.publish(events);
     const restarted = await bus({ stream, maxBatch: 100 });
@@ -154,18 +144,18 @@ describe('NATS JetStream event bus', () => {
       got.push(...batch.map((e) => e.id));
     };
     // Stored before the group existed: a new group must not replay the stream's history.
-    await publisher.publish(range(100, 105));
+    await publisher.publish(sampleEvents(100, 105));
     const first = publisher.subscribe('archiver', handler);
-    await publisher.publish(range(0, 10));
+    await publisher.publish(sampleEvents(0, 10));
     await waitFor(() => got.length === 10);
     await first.stop();
 
-    await publisher.publish(range(10, 30));
+    await publisher.publish(sampleEvents(10, 30));
     const restarted = await bus({ stream });
     const again = restarted.subscribe('archiver', handler);
     await waitFor(() => got.length >= 30);
     await again.stop();
-    expect(got).toEqual(range(0, 30).map((e) => e.id));
+    expect(got).toEqual(sampleEvents(0, 30).map((e) => e.id));
     await restarted.close();
     await publisher.close();
   });
@@ -185,7 +175,7 @@ describe('NATS JetStream event bus', () => {
     // The publisher has no subscription of its own: it only sees the lag through the server.
     const publisher = await bus({ stream, capacity: 20_000 });
     const publishes = Array.from({ length: 20 }, (_, k) =>
-      publisher.publish(range(k * 5000, (k + 1) * 5000)),
+      publisher.publish(sampleEvents(k * 5000, (k + 1) * 5000)),
     );
     let settled = 0;
     for (const p of publishes) p.then(() => settled++).catch(() => {});
@@ -216,7 +206,7 @@ describe('NATS JetStream event bus', () => {
       const sub = b.subscribe('agg', async (batch) => {
         for (const e of batch) got.add(e.id);
       });
-      await b.publish(range(0, 2000));
+      await b.publish(sampleEvents(0, 2000));
       await waitFor(() => got.size === 2000);
       server.kill('SIGKILL');
       await new Promise((r) => server.once('exit', r));
@@ -225,7 +215,7 @@ describe('NATS JetStream event bus', () => {
       // (same Nats-Msg-Id, so a copy stored before the error is not stored twice).
       let published = false;
       while (!published) {
-        published = await b.publish(range(2000, 4000)).then(
+        published = await b.publish(sampleEvents(2000, 4000)).then(
           () => true,
           () => sleep(200).then(() => false),
         );
@@ -245,15 +235,6 @@ function startServer(port: number, dir: string): ChildProcess {
   return spawn('nats-server', ['-p', String(port), '-js', '-sd', dir, '-a', '127.0.0.1'], {
     stdio: 'ignore',
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise((r) => srv.close(r));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
 }
 
 async function connectWhenUp(port: number): Promise<NatsConnection> {

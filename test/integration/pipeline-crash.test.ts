@@ -7,6 +7,7 @@ import { redisKeys } from '../../src/adapters/redis/redis-keys.js';
 import { createRedisStreamsEventBus } from '../../src/adapters/redis/redis-streams-event-bus.js';
 import type { AllotEvent } from '../../src/core/events/allot-event.js';
 import { AGGREGATOR_GROUP } from '../../src/pipeline/aggregator.js';
+import { deleteRedisPrefix } from '../support/redis.js';
 
 const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -38,9 +39,7 @@ describe('pipeline consumer killed mid-batch', () => {
   const workers: ChildProcess[] = [];
   afterAll(async () => {
     for (const w of workers) w.kill('SIGKILL');
-    for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) {
-      if (keys.length > 0) await client.unlink(keys);
-    }
+    await deleteRedisPrefix(client, prefix);
     await client.quit();
   });
 

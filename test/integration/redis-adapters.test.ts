@@ -1,35 +1,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../src/adapters/redis/redis-client.js';
 import { createRedisCounterStore } from '../../src/adapters/redis/redis-counter-store.js';
 import { createRedisDeduper } from '../../src/adapters/redis/redis-deduper.js';
 import { redisKeys } from '../../src/adapters/redis/redis-keys.js';
 import { createRedisStreamsEventBus } from '../../src/adapters/redis/redis-streams-event-bus.js';
-import type { AllotEvent } from '../../src/core/events/allot-event.js';
 import type { CounterIncrement } from '../../src/core/ports/counter-store.js';
 import type { EventBus } from '../../src/core/ports/event-bus.js';
 import { describeCounterStoreConformance } from '../conformance/counter-store.conformance.js';
 import { describeDeduperConformance } from '../conformance/deduper.conformance.js';
 import { describeEventBusConformance } from '../conformance/event-bus.conformance.js';
+import { sampleEvent, sampleEvents } from '../support/events.js';
+import { freePort } from '../support/net.js';
+import { commandCallsDuring, redisTestKeyspace } from '../support/redis.js';
 
 const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const H = 3_600_000;
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 
 // One connection for the file; every test gets its own key prefix, all deleted at the end.
-let shared: Promise<RedisConnection> | undefined;
-const connection = (): Promise<RedisConnection> => {
-  shared ??= createRedisConnection(REDIS_URL);
-  return shared;
-};
-const prefixes: string[] = [];
-const newPrefix = (): string => {
-  const prefix = `allot-test-${process.pid}-${randomBytes(4).toString('hex')}`;
-  prefixes.push(prefix);
-  return prefix;
-};
+const { connection, newPrefix, cleanup } = redisTestKeyspace(REDIS_URL);
 // Buses a failed test left open would keep their reader connections (and the worker) alive.
 const buses: EventBus[] = [];
 const track = (bus: EventBus): EventBus => {
@@ -37,33 +27,12 @@ const track = (bus: EventBus): EventBus => {
   return bus;
 };
 
-async function deleteKeys(client: RedisConnection, prefix: string): Promise<void> {
-  for await (const keys of client.scanIterator({ MATCH: redisKeys(prefix).pattern, COUNT: 500 })) {
-    if (keys.length > 0) await client.unlink(keys);
-  }
-}
-
 afterAll(async () => {
   // Bounded: a failed test may leave a bus whose handler never returns.
   const giveUp = new Promise((r) => setTimeout(r, 5000));
   await Promise.race([Promise.allSettled(buses.map((b) => b.close())), giveUp]);
-  if (shared === undefined) return;
-  const client = await shared;
-  for (const prefix of prefixes) await deleteKeys(client, prefix);
-  client.destroy();
+  await cleanup();
 });
-
-const ev = (i: number): AllotEvent => ({
-  id: `d${i}:i`,
-  type: 'impression',
-  ts: 1_700_000_000_000 + i,
-  decisionId: `d${i}`,
-  placementId: 'p',
-  adId: `a${i % 3}`,
-  userId: null,
-});
-const events = (from: number, to: number): AllotEvent[] =>
-  Array.from({ length: to - from }, (_, i) => ev(from + i));
 
 const row = (placementId: string, adId: string, hour: number, n = 1): CounterIncrement => ({
   placementId,
@@ -147,7 +116,7 @@ describe('redis streams event bus', () => {
       await never;
     });
     try {
-      const all = events(0, 1200);
+      const all = sampleEvents(0, 1200);
       await dying.publish(all);
       await waitFor(() => stuck.length > 0);
 
@@ -180,7 +149,7 @@ describe('redis streams event bus', () => {
         throw new Error('transient');
       }
     });
-    await bus.publish(events(0, 3));
+    await bus.publish(sampleEvents(0, 3));
     await waitFor(() => attempts.length >= 3);
     expect(attempts).toEqual([0, 1, 2].map(() => ['d0:i', 'd1:i', 'd2:i']));
     expect(pendingWhileFailing).toEqual([1, 1]);
@@ -195,13 +164,13 @@ describe('redis streams event bus', () => {
     first.subscribe('g', async (batch) => {
       before.push(...batch.map((e) => e.id));
     });
-    await first.publish(events(0, 10));
+    await first.publish(sampleEvents(0, 10));
     await waitFor(() => before.length === 10);
     await first.close();
 
     const publisher = track(await createRedisStreamsEventBus(opts));
-    await publisher.publish(events(10, 20));
-    await publisher.publish(events(20, 30));
+    await publisher.publish(sampleEvents(10, 20));
+    await publisher.publish(sampleEvents(20, 30));
 
     const second = track(await createRedisStreamsEventBus({ ...opts, consumerName: 'second' }));
     const after: string[] = [];
@@ -209,7 +178,7 @@ describe('redis streams event bus', () => {
       after.push(...batch.map((e) => e.id));
     });
     await waitFor(() => after.length >= 20);
-    expect(after).toEqual(events(10, 30).map((e) => e.id));
+    expect(after).toEqual(sampleEvents(10, 30).map((e) => e.id));
     await second.close();
     await publisher.close();
     expect(await opts.client.ping()).toBe('PONG'); // a given client stays open
@@ -224,7 +193,7 @@ describe('redis streams event bus', () => {
       n += batch.length;
     });
     // One entry per publish; trimming works in whole stream nodes of 100 entries.
-    for (let i = 0; i < 300; i++) await bus.publish([ev(i)]);
+    for (let i = 0; i < 300; i++) await bus.publish([sampleEvent(i)]);
     await waitFor(() => n === 300);
     await waitFor(async () => (await opts.client.xLen(key)) < 300);
     await bus.close();
@@ -252,14 +221,7 @@ describe('redis adapters on a private redis-server: commands per batch', () => {
     proc?.kill();
   });
 
-  async function callsDuring(action: () => Promise<unknown>): Promise<Record<string, number>> {
-    await client.configResetStat();
-    await action();
-    const info = await client.info('commandstats');
-    const calls: Record<string, number> = {};
-    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
-    return calls;
-  }
+  const callsDuring = (action: () => Promise<unknown>) => commandCallsDuring(client, action);
 
   it('counter add: one MULTI/EXEC, one HINCRBY per field, one EXPIRE per bucket', async () => {
     const store = createRedisCounterStore({ client, prefix: 'stats' });
@@ -284,19 +246,8 @@ describe('redis adapters on a private redis-server: commands per batch', () => {
 
   it('publish: one MULTI of XADDs of up to 500 events each', async () => {
     const bus = track(await createRedisStreamsEventBus({ client, prefix: 'stats' }));
-    const calls = await callsDuring(() => bus.publish(events(0, 1200)));
+    const calls = await callsDuring(() => bus.publish(sampleEvents(0, 1200)));
     expect(calls).toMatchObject({ multi: 1, exec: 1, xadd: 3 });
     await bus.close();
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
-    });
-  });
-}

@@ -16,6 +16,7 @@ import {
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { AllotEvent } from '../../core/events/allot-event.js';
 import type { BatchHandler, EventBus, Subscription } from '../../core/ports/event-bus.js';
+import { createBackPressureGate, REFRESH_MIN_MS } from '../shared/back-pressure-gate.js';
 
 export interface NatsJetStreamEventBusOptions {
   /** Server URL(s) to connect to; the bus then owns the connection and closes it in `close()`. */
@@ -57,9 +58,6 @@ interface Sub {
 
 /** Messages a consumer buffers ahead of the handler (each up to `maxBatch` events). */
 const PULL_MESSAGES = 32;
-const REFRESH_MIN_MS = 50;
-/** Past this age the back-pressure view is refreshed even below capacity (other publishers). */
-const REFRESH_MAX_MS = 1000;
 const PUBLISH_ATTEMPTS = 3;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -159,44 +157,20 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
   // Back-pressure view. The server reports messages, the limit is in events: convert with the
   // average events per message this bus published. Events admitted since a refresh started are
   // not in the server's figure yet, so they are added from the local counters.
-  let admitted = 0; // events let through, cumulative
   let stored = 0; // events acked by the stream, cumulative
   let storedMessages = 0;
-  let serverOutstanding = 0;
-  let storedAtRefresh = 0;
-  let lastRefresh = 0;
-  let refreshing: Promise<void> | null = null;
-
-  const refresh = (): Promise<void> => {
-    refreshing ??= (async () => {
-      await sleep(lastRefresh + REFRESH_MIN_MS - Date.now());
-      const storedBefore = stored;
+  const gate = createBackPressureGate({
+    capacity,
+    counted: () => stored,
+    isClosed: () => closed,
+    async readBacklog() {
       let maxMsgs = 0;
       for await (const ci of jsm.consumers.list(stream)) {
         maxMsgs = Math.max(maxMsgs, ci.num_pending + ci.num_ack_pending);
       }
-      serverOutstanding = Math.ceil(maxMsgs * (storedMessages > 0 ? stored / storedMessages : maxBatch));
-      storedAtRefresh = storedBefore;
-      lastRefresh = Date.now();
-    })().finally(() => {
-      refreshing = null;
-    });
-    return refreshing;
-  };
-
-  async function admit(n: number): Promise<void> {
-    if (Date.now() - lastRefresh > REFRESH_MAX_MS) await refresh();
-    for (;;) {
-      if (closed) throw new Error('event bus is closed');
-      const outstanding = serverOutstanding + admitted - storedAtRefresh;
-      // Like the memory bus, an empty bus takes a batch larger than `capacity` whole.
-      if (outstanding <= 0 || outstanding + n <= capacity) {
-        admitted += n;
-        return;
-      }
-      await refresh();
-    }
-  }
+      return Math.ceil(maxMsgs * (storedMessages > 0 ? stored / storedMessages : maxBatch));
+    },
+  });
 
   // A freed slot is handed straight to the oldest waiter (FIFO), so chunks reach the
   // connection in the order they were queued and the stream keeps the caller's order.
@@ -229,7 +203,7 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
 
   async function publishAll(events: readonly AllotEvent[]): Promise<void> {
     await Promise.allSettled(creating);
-    await admit(events.length);
+    await gate.admit(events.length);
     const storedBefore = stored;
     const acks: Promise<void>[] = [];
     for (let i = 0; i < events.length; i += maxBatch) acks.push(publishChunk(events.slice(i, i + maxBatch)));
@@ -237,7 +211,7 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
     if (failed !== undefined) {
       // Give back the events that never reached the stream (a concurrent publish may skew this
       // a little; the next refresh corrects it).
-      admitted -= Math.max(0, events.length - (stored - storedBefore));
+      gate.release(Math.max(0, events.length - (stored - storedBefore)));
       throw failed.reason;
     }
   }

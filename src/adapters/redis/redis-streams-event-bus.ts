@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AllotEvent } from '../../core/events/allot-event.js';
 import type { BatchHandler, EventBus, Subscription } from '../../core/ports/event-bus.js';
+import { createBackPressureGate, REFRESH_MIN_MS } from '../shared/back-pressure-gate.js';
 import {
   createRedisConnection,
   duplicateConnection,
@@ -61,9 +62,6 @@ interface GroupInfo {
 }
 
 const EVENTS_PER_ENTRY = 500;
-const REFRESH_MIN_MS = 50;
-/** Past this age the back-pressure view is refreshed even below capacity (other publishers). */
-const REFRESH_MAX_MS = 1000;
 const TRIM_INTERVAL_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -150,50 +148,22 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
 
   // Back-pressure view: the largest group backlog Redis reported at the last refresh, plus the
   // entries this bus admitted since (other publishers show up at the next refresh).
-  let admitted = 0;
-  let admittedAtRefresh = 0;
-  let serverBacklog = 0;
-  let lastRefresh = 0;
-  let refreshing: Promise<void> | null = null;
-  async function refreshNow(): Promise<void> {
-    const wait = lastRefresh + REFRESH_MIN_MS - Date.now();
-    if (wait > 0) await sleep(wait);
-    const before = admitted;
-    const groups = await groupsInfo();
-    serverBacklog = Math.max(0, ...groups.map((g) => g.lag + g.pending));
-    admittedAtRefresh = before;
-    lastRefresh = Date.now();
-  }
-  const refresh = (): Promise<void> => {
-    refreshing ??= refreshNow().finally(() => {
-      refreshing = null;
-    });
-    return refreshing;
-  };
-  async function admit(n: number): Promise<void> {
-    if (Date.now() - lastRefresh > REFRESH_MAX_MS) await refresh();
-    for (;;) {
-      if (closed) throw new Error('event bus is closed');
-      const backlog = serverBacklog + admitted - admittedAtRefresh;
-      // Like the memory bus, an empty bus takes a publish larger than `capacity` whole.
-      if (backlog <= 0 || backlog + n <= capacity) {
-        admitted += n;
-        return;
-      }
-      await refresh();
-    }
-  }
+  const gate = createBackPressureGate({
+    capacity,
+    isClosed: () => closed,
+    readBacklog: async () => Math.max(0, ...(await groupsInfo()).map((g) => g.lag + g.pending)),
+  });
 
   async function publishAll(events: readonly AllotEvent[]): Promise<void> {
     await Promise.all(creating);
     const entries = Math.ceil(events.length / EVENTS_PER_ENTRY);
-    await admit(entries);
+    await gate.admit(entries);
     const tx = client.multi();
     for (let i = 0; i < events.length; i += EVENTS_PER_ENTRY) {
       tx.xAdd(key, '*', { e: JSON.stringify(events.slice(i, i + EVENTS_PER_ENTRY)) });
     }
     await tx.exec().catch((err: unknown) => {
-      admitted -= entries;
+      gate.release(entries);
       throw err;
     });
   }
