@@ -20,6 +20,7 @@ import { createPlacementService } from '../manager/placement-service.js';
 import { createStatusService } from '../manager/status-service.js';
 import { startAggregator } from '../pipeline/aggregator.js';
 import { createEventPublisher } from '../pipeline/event-publisher.js';
+import { createSamplingPolicy, EXACT_SAMPLING } from '../pipeline/sampling-policy.js';
 import { createServer } from '../server/create-server.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { createBeaconService } from '../tracking/beacon-service.js';
@@ -120,6 +121,14 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       frequency,
       plan,
       clock: now,
+      sampling:
+        config.sampling.mode === 'exact'
+          ? EXACT_SAMPLING
+          : createSamplingPolicy({
+              margin: config.sampling.margin,
+              confidence: config.sampling.confidence,
+              intervalMs: config.sampling.intervalSeconds * 1000,
+            }),
       dedupTtlMs: {
         decision: config.impressionTtlSeconds * 1000,
         impression: config.impressionTtlSeconds * 1000 + 60_000,

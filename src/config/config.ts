@@ -44,6 +44,8 @@ export interface AllotConfig {
   natsUrl: string | null;
   /** JetStream stream holding Allot's events. */
   natsStream: string;
+  /** Live counters: every event (`exact`) or a confidence-driven sample (`auto`). */
+  sampling: { mode: 'exact' | 'auto'; margin: number; confidence: number; intervalSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -142,6 +144,25 @@ export function loadConfig(
     problems.push(`role ${role} needs ALLOT_BUS=redis or nats (events cross processes)`);
   }
 
+  const samplingMode = (str('ALLOT_SAMPLING') ?? (bus === 'memory' ? 'exact' : 'auto')) as 'exact' | 'auto';
+  if (samplingMode !== 'exact' && samplingMode !== 'auto') problems.push('ALLOT_SAMPLING must be exact or auto');
+  const fraction = (name: string, def: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === null) return def;
+    const n = Number(raw);
+    if (!(n >= min && n <= max)) {
+      problems.push(`${name} must be a number in [${min}, ${max}], got "${raw}"`);
+      return def;
+    }
+    return n;
+  };
+  const sampling = {
+    mode: samplingMode,
+    margin: fraction('ALLOT_SAMPLING_MARGIN', 0.01, 0.0001, 0.5),
+    confidence: fraction('ALLOT_SAMPLING_CONFIDENCE', 0.95, 0.5, 0.9999),
+    intervalSeconds: int('ALLOT_SAMPLING_INTERVAL_SECONDS', 60, 1, 86_400),
+  };
+
   const logLevel = (str('ALLOT_LOG_LEVEL') ?? 'info') as AllotConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`ALLOT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -170,6 +191,7 @@ export function loadConfig(
     redisPrefix,
     natsUrl,
     natsStream,
+    sampling,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -3,7 +3,7 @@ import type { Ad } from '../core/domain/ad.js';
 import { AllotError } from '../core/errors.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
 import type { AdCounts, CounterStore } from '../core/ports/counter-store.js';
-import { wilsonInterval } from '../core/stats/wilson-interval.js';
+import { estimateShare, sumTallies, type WeightedTally } from '../core/sampling/weighted-share.js';
 import { windowAt } from '../core/window/allocation-window.js';
 import type { Clock } from './clock.js';
 
@@ -18,7 +18,11 @@ export interface StatusEntry {
   clicks: number;
   share: number;
   ci95: [number, number];
+  /** True when the counts are a weighted sample: impressions and share are estimates. */
   estimated: boolean;
+  /** Sampled impressions behind the estimate, and the effective sampling rate (1 = exact). */
+  samples: number;
+  sampleRate: number;
   /** The impression share the ad can reach given targeting, caps, competition and render rates. */
   achievableShare: number | null;
   /** Impressions ÷ decisions in the window (the controller's estimate, with its prior). */
@@ -80,8 +84,15 @@ export function createStatusService(deps: {
       }
       const win = windowAt(placement.window, nowMs);
       const counts = await deps.counters.read(placementId, win.startMs, win.endMs);
-      let total = 0;
-      for (const c of counts.values()) total += c.impressions;
+      // Exact counts or a weighted sample (Σw, Σw², samples): one estimator covers both, and
+      // reduces to the exact share with a Wilson interval when every weight is 1.
+      const tallyOf = (c: AdCounts): WeightedTally => ({
+        sumW: c.impressions,
+        sumW2: c.impressionsW2 ?? c.impressions,
+        samples: c.impressionSamples ?? c.impressions,
+      });
+      const placementTally = sumTallies([...counts.values()].map(tallyOf));
+      const total = placementTally.sumW;
 
       const roles = new Map<string, { role: StatusEntry['role']; share: number }>();
       let sum = 0;
@@ -110,6 +121,7 @@ export function createStatusService(deps: {
       const entries: StatusEntry[] = [];
       for (const [adId, { role, share }] of roles) {
         const c = counts.get(adId) ?? ZERO;
+        const est = estimateShare(tallyOf(c), placementTally);
         const reasons = share > 0 ? reasonsFor(ads.get(adId), nowMs) : [];
         const k = report?.adIds.indexOf(adId) ?? -1;
         const limit = k >= 0 ? report!.limits[k] : null;
@@ -119,12 +131,14 @@ export function createStatusService(deps: {
           adId,
           role,
           targetShare: share,
-          impressions: c.impressions,
-          decisions: c.decisions,
-          clicks: c.clicks,
-          share: total === 0 ? 0 : c.impressions / total,
-          ci95: wilsonInterval(c.impressions, total),
-          estimated: false,
+          impressions: round(est.impressions),
+          decisions: round(c.decisions),
+          clicks: round(c.clicks),
+          share: est.share,
+          ci95: est.ci95,
+          estimated: est.estimated,
+          samples: est.samples,
+          sampleRate: round(est.sampleRate),
           achievableShare: k >= 0 ? round(report!.achievable[k]!) : null,
           renderRate: k >= 0 ? round(report!.renderRates[k]!) : null,
           weight: k >= 0 ? round(report!.weights[k]!) : null,
@@ -137,7 +151,7 @@ export function createStatusService(deps: {
         targetsVersion: targetSet.version,
         window: { start: new Date(win.startMs).toISOString(), end: new Date(win.endMs).toISOString() },
         asOf: new Date(nowMs).toISOString(),
-        totalImpressions: total,
+        totalImpressions: round(total),
         feasible: entries.every((e) => e.feasible),
         controller: {
           lastStepAt: report === undefined ? null : new Date(report.atMs).toISOString(),

@@ -13,7 +13,9 @@ export const StatusAdSchema = Type.Object({
   adId: IdSchema,
   role: Type.Union([Type.Literal('target'), Type.Literal('fallback'), Type.Literal('target+fallback')]),
   targetShare: Type.Number({ description: 'Target share; for the fallback, what the targets leave.' }),
-  impressions: Type.Integer({ description: 'Impressions counted in the current window.' }),
+  impressions: Type.Number({
+    description: 'Impressions in the current window: exact, or the Horvitz–Thompson estimate when sampled.',
+  }),
   decisions: Type.Integer(),
   clicks: Type.Integer(),
   share: Type.Number({ description: 'Realized share of the placement’s impressions in the window.' }),
@@ -21,6 +23,8 @@ export const StatusAdSchema = Type.Object({
     description: 'Wilson 95 % interval for the share (see docs/api.md).',
   }),
   estimated: Type.Boolean({ description: 'False: every impression was counted (no sampling).' }),
+  samples: Type.Integer({ description: 'Sampled impressions behind the estimate (all of them when exact).' }),
+  sampleRate: Type.Number({ description: 'Effective sampling rate of this ad’s impressions (1 = exact).' }),
   achievableShare: NullableNumber(
     'Impression share the ad can reach (targeting, caps, competition, render rates); null before the first controller step.',
   ),
@@ -36,7 +40,7 @@ export const StatusSchema = Type.Object(
     targetsVersion: Type.Integer(),
     window: Type.Object({ start: TimestampSchema, end: TimestampSchema }),
     asOf: TimestampSchema,
-    totalImpressions: Type.Integer(),
+    totalImpressions: Type.Number(),
     feasible: Type.Boolean(),
     controller: Type.Object({
       lastStepAt: Type.Unsafe<string | null>({ type: 'string', format: 'date-time', nullable: true }),

@@ -83,9 +83,21 @@ export function describeCounterStoreConformance(name: string, create: () => Prom
         await store.countOnce([event(1, 'impression'), event(3, 'click', 'b', 'q', 2)], TTL, T0 + 10),
       ).toEqual([false, true]);
       const p = await store.read('p', T0, T0 + 24 * H);
-      expect(p.get('a')).toEqual({ decisions: 1, impressions: 1, clicks: 0 });
-      expect(p.get('b')).toEqual({ decisions: 0, impressions: 1, clicks: 0 });
-      expect((await store.read('q', T0 + 2 * H, T0 + 3 * H)).get('b')).toEqual({
+      expect(p.get('a')).toMatchObject({
+        decisions: 1,
+        impressions: 1,
+        clicks: 0,
+        impressionsW2: 1,
+        impressionSamples: 1,
+      });
+      expect(p.get('b')).toMatchObject({
+        decisions: 0,
+        impressions: 1,
+        clicks: 0,
+        impressionsW2: 1,
+        impressionSamples: 1,
+      });
+      expect((await store.read('q', T0 + 2 * H, T0 + 3 * H)).get('b')).toMatchObject({
         decisions: 0,
         impressions: 0,
         clicks: 1,
@@ -116,6 +128,26 @@ export function describeCounterStoreConformance(name: string, create: () => Prom
         decs += c.decisions;
       }
       expect([imps, decs]).toEqual([100, 100]);
+      await store.close();
+    });
+
+    it('countOnce with sampling weights keeps Σw, Σw² and the sample count', async () => {
+      const store = await create();
+      const batch = [
+        event(1, 'impression'),
+        event(2, 'impression'),
+        event(3, 'decision'),
+        event(4, 'impression', 'b'),
+      ];
+      expect(await store.countOnce(batch, TTL, T0, [4, 2.5, 4, 1])).toEqual([true, true, true, true]);
+      const p = await store.read('p', T0, T0 + H);
+      expect(p.get('a')).toMatchObject({
+        impressions: 6.5,
+        decisions: 4,
+        impressionsW2: 22.25,
+        impressionSamples: 2,
+      });
+      expect(p.get('b')).toMatchObject({ impressions: 1, impressionsW2: 1, impressionSamples: 1 });
       await store.close();
     });
   });

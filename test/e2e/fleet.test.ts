@@ -34,6 +34,8 @@ describe('a fleet of processes', () => {
     ALLOT_REDIS_URL: REDIS_URL,
     ALLOT_REDIS_PREFIX: prefix,
     ALLOT_BUS: 'redis',
+    // Exact counting: the test compares counts with the impressions fired.
+    ALLOT_SAMPLING: 'exact',
     ALLOT_ADMIN_TOKEN: TOKEN,
     ALLOT_BEACON_SECRET: 'fleet-beacon-secret-0123456789abcdef0123',
   };

@@ -38,13 +38,17 @@ export function createMemoryCounterStore(
           ads = new Map();
           buckets.set(inc.bucketStartMs, ads);
         }
-        const c = ads.get(inc.adId);
+        let c = ads.get(inc.adId);
         if (c === undefined) {
-          ads.set(inc.adId, { decisions: inc.decisions, impressions: inc.impressions, clicks: inc.clicks });
-        } else {
-          c.decisions += inc.decisions;
-          c.impressions += inc.impressions;
-          c.clicks += inc.clicks;
+          c = { decisions: 0, impressions: 0, clicks: 0 };
+          ads.set(inc.adId, c);
+        }
+        c.decisions += inc.decisions;
+        c.impressions += inc.impressions;
+        c.clicks += inc.clicks;
+        if (inc.impressionsW2 !== undefined) c.impressionsW2 = (c.impressionsW2 ?? 0) + inc.impressionsW2;
+        if (inc.impressionSamples !== undefined) {
+          c.impressionSamples = (c.impressionSamples ?? 0) + inc.impressionSamples;
         }
         if (inc.bucketStartMs > newestBucket) {
           newestBucket = inc.bucketStartMs;
@@ -54,7 +58,7 @@ export function createMemoryCounterStore(
       if (advanced) prune();
     },
 
-    async countOnce(events, dedupTtlMs, nowMs) {
+    async countOnce(events, dedupTtlMs, nowMs, weights) {
       const counted: boolean[] = new Array(events.length).fill(false);
       for (const type of ['decision', 'impression', 'click'] as const) {
         const idx: number[] = [];
@@ -74,13 +78,17 @@ export function createMemoryCounterStore(
       const increments: CounterIncrement[] = [];
       events.forEach((e, i) => {
         if (!counted[i]) return;
+        const w = weights?.[i] ?? 1;
+        const imp = e.type === 'impression';
         increments.push({
           placementId: e.placementId,
           adId: e.adId,
           bucketStartMs: hourBucket(e.ts),
-          decisions: e.type === 'decision' ? 1 : 0,
-          impressions: e.type === 'impression' ? 1 : 0,
-          clicks: e.type === 'click' ? 1 : 0,
+          decisions: e.type === 'decision' ? w : 0,
+          impressions: imp ? w : 0,
+          clicks: e.type === 'click' ? w : 0,
+          impressionsW2: imp ? w * w : 0,
+          impressionSamples: imp ? 1 : 0,
         });
       });
       await store.add(increments);
@@ -100,6 +108,10 @@ export function createMemoryCounterStore(
             o.decisions += c.decisions;
             o.impressions += c.impressions;
             o.clicks += c.clicks;
+            if (c.impressionsW2 !== undefined) o.impressionsW2 = (o.impressionsW2 ?? 0) + c.impressionsW2;
+            if (c.impressionSamples !== undefined) {
+              o.impressionSamples = (o.impressionSamples ?? 0) + c.impressionSamples;
+            }
           }
         }
       }

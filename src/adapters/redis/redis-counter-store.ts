@@ -20,6 +20,8 @@ const METRIC_OF_SUFFIX: Partial<Record<string, keyof AdCounts>> = {
   d: 'decisions',
   i: 'impressions',
   c: 'clicks',
+  i2: 'impressionsW2',
+  is: 'impressionSamples',
 };
 
 /**
@@ -70,7 +72,7 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
       await tx.exec();
     },
 
-    async countOnce(events, dedupTtlMs, nowMs) {
+    async countOnce(events, dedupTtlMs, nowMs, weights) {
       // Repeats inside the batch are answered here; each placement's events then go to one
       // count-once script (its keys share a slot), all scripts sent in the same tick (one round trip).
       const counted: boolean[] = new Array(events.length).fill(false);
@@ -99,7 +101,9 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
               j = bucketKeys.push(bucket);
               bucketIndex.set(bucket, j);
             }
-            args.push(String(dedupTtlMs[e.type]), String(j), `${e.adId}:${TYPE_SUFFIX[e.type]}`);
+            const w = weights?.[i] ?? 1;
+            if (!(w > 0) || !Number.isFinite(w)) throw new RangeError(`sampling weight must be positive, got ${w}`);
+            args.push(String(dedupTtlMs[e.type]), String(j), e.adId, TYPE_SUFFIX[e.type], String(w));
           }
           const eventKeys = idx.map((i) => keys.countedEvent(placementId, events[i]!.id));
           const result = (await evalLua(
@@ -137,7 +141,7 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
             c = { decisions: 0, impressions: 0, clicks: 0 };
             out.set(adId, c);
           }
-          c[metric] += Number(value);
+          c[metric] = (c[metric] ?? 0) + Number(value);
         }
       }
       return out;

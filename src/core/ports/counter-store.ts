@@ -9,12 +9,20 @@ export interface CounterIncrement {
   decisions: number;
   impressions: number;
   clicks: number;
+  /** Σw² and sample count of the impressions (set by countOnce; absent: plain counts). */
+  impressionsW2?: number;
+  impressionSamples?: number;
 }
 
 export interface AdCounts {
+  /** Decisions, impressions and clicks: exact counts, or Σw (Horvitz–Thompson) when sampled. */
   decisions: number;
   impressions: number;
   clicks: number;
+  /** Σw² and the number of sampled impressions, kept by `countOnce` for share intervals
+   *  (both equal `impressions` when every impression was counted with weight 1). */
+  impressionsW2?: number;
+  impressionSamples?: number;
 }
 
 /**
@@ -39,6 +47,8 @@ export interface CounterStore {
     events: readonly AllotEvent[],
     dedupTtlMs: Readonly<Record<EventType, number>>,
     nowMs: number,
+    /** Per event, its sampling weight 1/q (default 1: counted exactly). */
+    weights?: readonly number[],
   ): Promise<boolean[]>;
   read(placementId: string, fromMs: number, toMs: number): Promise<Map<string, AdCounts>>;
   close(): Promise<void>;
