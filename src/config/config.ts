@@ -145,7 +145,8 @@ export function loadConfig(
   }
 
   const samplingMode = (str('ALLOT_SAMPLING') ?? (bus === 'memory' ? 'exact' : 'auto')) as 'exact' | 'auto';
-  if (samplingMode !== 'exact' && samplingMode !== 'auto') problems.push('ALLOT_SAMPLING must be exact or auto');
+  if (samplingMode !== 'exact' && samplingMode !== 'auto')
+    problems.push('ALLOT_SAMPLING must be exact or auto');
   const fraction = (name: string, def: number, min: number, max: number): number => {
     const raw = str(name);
     if (raw === null) return def;

@@ -76,7 +76,12 @@ describe('pipeline on real brokers', () => {
     {
       name: 'NATS JetStream bus with Redis counters and dedup',
       prefix: `allot-e2e-nats-${tag}`,
-      env: { ALLOT_BUS: 'nats', ALLOT_SAMPLING: 'exact', ALLOT_NATS_URL: NATS_URL, ALLOT_NATS_STREAM: stream },
+      env: {
+        ALLOT_BUS: 'nats',
+        ALLOT_SAMPLING: 'exact',
+        ALLOT_NATS_URL: NATS_URL,
+        ALLOT_NATS_STREAM: stream,
+      },
       cleanup: async () => {
         const nc = await connect({ servers: NATS_URL });
         await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);

@@ -102,7 +102,8 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
               bucketIndex.set(bucket, j);
             }
             const w = weights?.[i] ?? 1;
-            if (!(w > 0) || !Number.isFinite(w)) throw new RangeError(`sampling weight must be positive, got ${w}`);
+            if (!(w > 0) || !Number.isFinite(w))
+              throw new RangeError(`sampling weight must be positive, got ${w}`);
             args.push(String(dedupTtlMs[e.type]), String(j), e.adId, TYPE_SUFFIX[e.type], String(w));
           }
           const eventKeys = idx.map((i) => keys.countedEvent(placementId, events[i]!.id));
