@@ -2,13 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../src/adapters/redis/redis-client.js';
 import { createRedisCounterStore } from '../../src/adapters/redis/redis-counter-store.js';
-import { createRedisDeduper } from '../../src/adapters/redis/redis-deduper.js';
 import { redisKeys } from '../../src/adapters/redis/redis-keys.js';
 import { createRedisStreamsEventBus } from '../../src/adapters/redis/redis-streams-event-bus.js';
 import type { CounterIncrement } from '../../src/core/ports/counter-store.js';
 import type { EventBus } from '../../src/core/ports/event-bus.js';
 import { describeCounterStoreConformance } from '../conformance/counter-store.conformance.js';
-import { describeDeduperConformance } from '../conformance/deduper.conformance.js';
 import { describeEventBusConformance } from '../conformance/event-bus.conformance.js';
 import { sampleEvent, sampleEvents } from '../support/events.js';
 import { freePort } from '../support/net.js';
@@ -53,9 +51,6 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 20_000): Pro
 
 describeCounterStoreConformance('redis', async () =>
   createRedisCounterStore({ client: await connection(), prefix: newPrefix() }),
-);
-describeDeduperConformance('redis', async () =>
-  createRedisDeduper({ client: await connection(), prefix: newPrefix() }),
 );
 describeEventBusConformance('redis streams', async () =>
   track(
@@ -228,20 +223,6 @@ describe('redis adapters on a private redis-server: commands per batch', () => {
     const batch = [row('p', 'a', 0), row('p', 'b', 0), row('p', 'a', 1), row('q', 'a', 0), row('p', 'a', 0)];
     const calls = await callsDuring(() => store.add(batch));
     expect(calls).toMatchObject({ multi: 1, exec: 1, hincrby: 8, expire: 3 });
-  });
-
-  it('deduper: one EVALSHA per shard touched; reloads the script once after a flush', async () => {
-    const dedup = createRedisDeduper({ client, prefix: 'stats', shards: 4 });
-    const ids = Array.from({ length: 200 }, (_, i) => `x${i}`);
-    expect(await dedup.firstSeen(ids, 60_000, 0)).toEqual(ids.map(() => true));
-    const calls = await callsDuring(() => dedup.firstSeen([...ids, 'new'], 60_000, 1));
-    expect(calls).toMatchObject({ evalsha: 4 });
-    expect(calls['script|load']).toBeUndefined();
-    await client.scriptFlush();
-    const after = await callsDuring(async () => {
-      expect(await dedup.firstSeen(['x1', 'fresh'], 60_000, 2)).toEqual([false, true]);
-    });
-    expect(after).toMatchObject({ 'script|load': 1 });
   });
 
   it('publish: one MULTI of XADDs of up to 500 events each', async () => {

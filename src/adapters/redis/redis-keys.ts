@@ -7,7 +7,8 @@
  *       starting at bucketStartMs; fields `<adId>:d`, `<adId>:i`, `<adId>:c` → integers.
  *       Expires `retentionHours` after its last increment.
  *   `<p>:{pl:<placementId>}:e:<eventId>`   string: marker of an event counted by
- *       `countOnce` (its logical expiry, like dedup keys); in the placement's slot so that the
+ *       `countOnce` (its logical expiry, epoch ms on the caller's clock; PX on Redis's clock
+ *       only garbage-collects it); in the placement's slot so that the
  *       marker and the increment are one atomic script.
  *   `<p>:{pl:<placementId>}:mix:<sliceStartMs>`   hash: sampled request mix of one time slice
  *       (one minute; wider for half-lives over 10 min, see `redis-mix-store.ts`); fields
@@ -19,8 +20,6 @@
  *   `<p>:{as}:v`   string: allocation state version, INCR'd with every publish / forget.
  *   `<p>:{as}:w`   hash: serving weights, field placementId → JSON `{ targetsVersion, weights }`.
  *   `<p>:{as}:r`   hash: controller reports, field placementId → JSON of the `AllocationReport`.
- *   `<p>:{dd:<shard>}:<eventId>`   string: the id's logical expiry, epoch ms on the caller's
- *       clock. PX = the dedup TTL on Redis's clock (garbage collection only).
  *   `<p>:{st:<stream>}`   stream: event batches, field `e` = JSON array of events. Trimmed
  *       below the oldest entry any consumer group still needs.
  *
@@ -30,9 +29,7 @@
  * Hash tags (`{…}`): Redis Cluster hashes only the tagged part of a key. All keys of one
  * placement (count buckets, mix slices, candidates, contexts) share a slot, so a MULTI or read pipeline
  * over one placement stays on one node; the allocation state is one tag, so a publish (both
- * hashes and the version) is one MULTI and the weights poll one script; dedup keys are spread
- * over `shards` tags so that each shard's keys can go to one Lua call without putting every id
- * on one node; a stream is one key, tagged so that auxiliary keys added later next to it land
+ * hashes and the version) is one MULTI and the weights poll one script; a stream is one key, tagged so that auxiliary keys added later next to it land
  * in its slot.
  *
  * The prefix may not contain braces (they would hijack the hash tag), glob characters or ":" (so
@@ -49,8 +46,6 @@ export interface RedisKeys {
   counterBucket(placementId: string, bucketStartMs: number): string;
   /** Marker of an event counted into its placement's buckets (same hash tag as the buckets). */
   countedEvent(placementId: string, eventId: string): string;
-  /** Seen-marker of one event id; `shard` from `dedupShard`. */
-  dedup(shard: number, eventId: string): string;
   /** The stream carrying one bus's events. */
   eventStream(stream: string): string;
   /** Hash of one placement's sampled request mix for the slice starting at `sliceStartMs`. */
@@ -76,7 +71,6 @@ export function redisKeys(prefix: string): RedisKeys {
     pattern: `${prefix}:*`,
     counterBucket: (placementId, bucketStartMs) => `${prefix}:{pl:${placementId}}:c:${bucketStartMs}`,
     countedEvent: (placementId, eventId) => `${prefix}:{pl:${placementId}}:e:${eventId}`,
-    dedup: (shard, eventId) => `${prefix}:{dd:${shard}}:${eventId}`,
     eventStream: (stream) => `${prefix}:{st:${stream}}`,
     mixSlice: (placementId, sliceStartMs) => `${prefix}:{pl:${placementId}}:mix:${sliceStartMs}`,
     mixCandidates: (placementId) => `${prefix}:{pl:${placementId}}:mixcand`,
@@ -85,17 +79,4 @@ export function redisKeys(prefix: string): RedisKeys {
     allocationWeights: () => `${prefix}:{as}:w`,
     allocationReports: () => `${prefix}:{as}:r`,
   };
-}
-
-/**
- * Which dedup shard an event id belongs to: FNV-1a over the UTF-16 code units, stable across
- * processes and releases (changing it, or the shard count, forgets every remembered id once).
- */
-export function dedupShard(eventId: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) {
-    h ^= eventId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % shards;
 }

@@ -1,7 +1,7 @@
 /**
- * Remembers event ids so that redelivered or replayed events are handled once, for consumers
- * whose effect is not a counter increment (live counting uses `CounterStore.countOnce`, which
- * dedups and counts atomically).
+ * Remembers event ids so that redelivered or replayed events are handled once. Adapters: memory
+ * (the memory counter store's `countOnce` is built on it; Redis does dedup and counting in one
+ * script instead).
  *
  * Contract: `firstSeen(ids, ttlMs)` returns, per id, true the first time an id is offered
  * within `ttlMs`, false afterwards (ids repeated inside one call: only the first is true).
