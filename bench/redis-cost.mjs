@@ -2,7 +2,9 @@
 // fixed offered load (docs/benchmarks.md). Starts a private redis-server on a free port (so
 // INFO commandstats counts only this run), a PostgreSQL schema, and the manager, decision,
 // pipeline and controller roles from dist/ (run `npm run build` first).
-//   node bench/redis-cost.mjs [--rate 10000] [--seconds 10] [--bus nats|redis]
+//   node bench/redis-cost.mjs [--rate 10000] [--seconds 10] [--bus nats|redis] [--sampling auto|exact]
+// Three phases, each counted on its own: idle, decisions at --rate, then the impression
+// beacons of those decisions at --rate (every decision's impression fired once).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createClient } from 'redis';
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '10' },
     bus: { type: 'string', default: 'nats' },
+    sampling: { type: 'string', default: 'auto' },
   },
 });
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -55,6 +60,7 @@ const env = {
   ALLOT_ADMIN_TOKEN: TOKEN,
   ALLOT_BEACON_SECRET: 'bench-beacon-secret-0123456789abcdef0123',
   ALLOT_LOG_LEVEL: 'warn',
+  ALLOT_SAMPLING: values.sampling,
 };
 const procs = [];
 async function role(name) {
@@ -79,11 +85,15 @@ async function role(name) {
 const stats = async (client) => {
   const info = await client.info('commandstats');
   let calls = 0;
-  for (const m of info.matchAll(/calls=(\d+)/g)) calls += Number(m[1]);
+  const byCommand = {};
+  for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
+    byCommand[m[1]] = Number(m[2]);
+    calls += Number(m[2]);
+  }
   const net = await client.info('stats');
   const bytesIn = Number(net.match(/total_net_input_bytes:(\d+)/)[1]);
   const bytesOut = Number(net.match(/total_net_output_bytes:(\d+)/)[1]);
-  return { calls, bytes: bytesIn + bytesOut };
+  return { calls, byCommand, bytes: bytesIn + bytesOut };
 };
 
 try {
@@ -129,36 +139,82 @@ try {
   await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
   const idle1 = await stats(client);
   const s0 = await stats(client);
+  const impressionUrls = [];
   const result = await autocannon({
     url: `${decision}/v1/decisions`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
     connections: 32,
     overallRate: Number(values.rate),
     duration: Number(values.seconds),
-    setupClient: (c) => {
-      c.setBody(bodies[k++ % bodies.length]);
-    },
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: bodies[k++ % bodies.length] }),
+        onResponse: (status, body) => {
+          if (status !== 200) return;
+          const m = body.match(/"impressionUrl":"([^"]+)"/);
+          if (m) impressionUrls.push(new URL(m[1], decision).pathname + new URL(m[1], decision).search);
+        },
+      },
+    ],
   });
   const s1 = await stats(client);
+  // Beacons: the impressions of the decisions just served, at the same offered rate.
+  await new Promise((r) => setTimeout(r, 2000));
+  const b0 = await stats(client);
+  let u = 0;
+  const beacons = await autocannon({
+    url: decision,
+    // A beacon is answered once its event is on the bus (≤ the 20 ms publish linger): many
+    // browsers at once, as in production, not 32 connections each waiting its turn.
+    connections: 500,
+    overallRate: Number(values.rate),
+    amount: impressionUrls.length,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: impressionUrls[u++] }) }],
+  });
+  // Let the pipeline count the last of them (its linger) before counting commands.
+  await new Promise((r) => setTimeout(r, 3000));
+  const b1 = await stats(client);
   await client.quit();
   const decisions = result.requests.total;
   const calls = s1.calls - s0.calls;
   const bytes = s1.bytes - s0.bytes;
+  const beaconCalls = b1.calls - b0.calls;
+  const beaconBytes = b1.bytes - b0.bytes;
+  const beaconSeconds = beacons.duration + 3;
+  const idlePerSecond = (idle1.calls - idle0.calls) / Number(values.seconds);
   console.log(
-    `\n${new Date().toISOString()}: bus ${values.bus}, ${values.rate} decisions/s offered for ${values.seconds} s, 10 placements × 10 ads, fleet of manager + decision + pipeline + controller`,
+    `\n${new Date().toISOString()}: bus ${values.bus}, sampling ${values.sampling}, ${values.rate} requests/s offered for ${values.seconds} s, 10 placements × 10 ads, fleet of manager + decision + pipeline + controller`,
   );
   console.log('| figure | value |\n|---|---|');
   console.log(
     `| decisions served (2xx) | ${result['2xx']} of ${decisions} (${Math.round(decisions / Number(values.seconds))}/s) |`,
   );
   console.log(`| latency p50 / p99 | ${result.latency.p50} ms / ${result.latency.p99} ms |`);
-  console.log(`| Redis commands during the load (all roles) | ${calls} |`);
+  console.log(`| Redis commands during the decisions (all roles) | ${calls} |`);
   console.log(`| Redis commands per decision | ${(calls / decisions).toFixed(4)} |`);
   console.log(`| Redis bytes per decision (in + out) | ${(bytes / decisions).toFixed(1)} |`);
   console.log(
-    `| idle fleet: Redis commands per second (same length, no load) | ${((idle1.calls - idle0.calls) / Number(values.seconds)).toFixed(1)} |`,
+    `| impression beacons served (2xx) | ${beacons['2xx']} of ${beacons.requests.total} in ${beacons.duration.toFixed(1)} s |`,
   );
+  console.log(
+    `| Redis commands per beacon (all roles, incl. ${idlePerSecond.toFixed(0)}/s idle over ${beaconSeconds.toFixed(0)} s) | ${(beaconCalls / beacons.requests.total).toFixed(4)} |`,
+  );
+  console.log(`| Redis bytes per beacon (in + out) | ${(beaconBytes / beacons.requests.total).toFixed(1)} |`);
+  console.log(
+    `| idle fleet: Redis commands per second (same length, no load) | ${idlePerSecond.toFixed(1)} |`,
+  );
+  const top = (a, b, per) =>
+    Object.entries(b.byCommand)
+      .map(([c, n]) => [c, (n - (a.byCommand[c] ?? 0)) / per])
+      .filter(([, n]) => n > 0)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 8)
+      .map(([c, n]) => `${c} ${n.toFixed(4)}`)
+      .join(', ');
+  console.log(`| busiest commands per decision | ${top(s0, s1, decisions)} |`);
+  console.log(`| busiest commands per beacon | ${top(b0, b1, beacons.requests.total)} |`);
+  console.log(`| busiest commands per second idle | ${top(idle0, idle1, Number(values.seconds))} |`);
 } finally {
   for (const p of procs) p.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 1500));
@@ -169,4 +225,10 @@ try {
   await c.connect();
   await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await c.end();
+  if (values.bus === 'nats') {
+    const nc = await connectNats({ servers: NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(env.ALLOT_NATS_STREAM).catch(() => undefined);
+    await nc.close();
+  }
 }

@@ -112,11 +112,14 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
 
   const stops: Array<() => Promise<void>> = [];
   const publisher = createEventPublisher(bus, {
+    lingerMs: config.publishLingerMs,
     onError: (err) => logger.error({ err }, 'event publish failed'),
   });
   if (serves.pipeline) {
     const aggregator = startAggregator({
       bus,
+      batching:
+        config.countIntervalMs > 0 ? { lingerMs: config.countIntervalMs, maxBatch: 50_000 } : undefined,
       counters,
       frequency,
       plan,
@@ -163,7 +166,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     onError: (err) => logger.error({ err }, 'controller step failed; serving the previous weights'),
   });
   if (serves.controller) controller.start();
-  else if (pipeline.shared) stops.push(startWeightsFollower(allocationState, planSource, logger));
+  else if (pipeline.shared) stops.push(await startWeightsFollower(allocationState, planSource, logger));
   // The manager reads the controller's reports in process, or from the shared store.
   const report = serves.controller
     ? controller.report

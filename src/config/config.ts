@@ -44,6 +44,10 @@ export interface AllotConfig {
   natsUrl: string | null;
   /** JetStream stream holding Allot's events. */
   natsStream: string;
+  /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
+  countIntervalMs: number;
+  /** How long a process gathers the events it emits before one bus publish (0 = per tick). */
+  publishLingerMs: number;
   /** Live counters: every event (`exact`) or a confidence-driven sample (`auto`). */
   sampling: { mode: 'exact' | 'auto'; margin: number; confidence: number; intervalSeconds: number };
 }
@@ -193,6 +197,8 @@ export function loadConfig(
     natsUrl,
     natsStream,
     sampling,
+    countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 1000, 0, 60_000),
+    publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

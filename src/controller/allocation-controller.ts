@@ -71,7 +71,12 @@ export function createAllocationController(deps: {
     }
     if (!force && nowMs < t.nextAtMs) return;
     t.everyMs = Math.min(deps.intervalMs, t.everyMs * 2);
-    t.nextAtMs = nowMs + t.everyMs;
+    // Once ramped up, steps fall on multiples of the interval, so every placement is stepped
+    // in the same tick and published together (one write for all, not one per placement).
+    t.nextAtMs =
+      t.everyMs === deps.intervalMs
+        ? Math.ceil((nowMs + t.everyMs / 2) / deps.intervalMs) * deps.intervalMs
+        : nowMs + t.everyMs;
     const counts = await deps.counters.read(placementId, win.startMs, win.endMs);
     const ids = p.candidateIds;
     const impressions = ids.map((id) => counts.get(id)?.impressions ?? 0);

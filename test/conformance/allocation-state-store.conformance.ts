@@ -57,6 +57,28 @@ export function describeAllocationStateStoreConformance(
       }
     });
 
+    it('watch hears each publish: its version and the weights it published', async () => {
+      const store = await create();
+      const heard: Array<[number, Record<string, number>]> = [];
+      const stop = await store.watch((version, weights) => {
+        for (const [id, w] of weights) heard.push([version, { [id]: w.weights.get('a') ?? -1 }]);
+        if (weights.size === 0) heard.push([version, {}]);
+      });
+      await store.publish(new Map([['p', weightsOf(1, [['a', 0.25]])]]), new Map());
+      await store.publish(new Map([['q', weightsOf(2, [['a', 0.75]])]]), new Map([['q', makeReport()]]));
+      const end = Date.now() + 5000;
+      while (heard.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      expect(heard).toEqual([
+        [1, { p: 0.25 }],
+        [2, { q: 0.75 }],
+      ]);
+      await stop();
+      await store.publish(new Map([['p', weightsOf(3, [['a', 1]])]]), new Map());
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard).toHaveLength(2);
+      expect((await store.readWeights(ANY))?.version).toBe(3);
+    });
+
     it('starts empty at version 0', async () => {
       const store = await create();
       expect(await store.readWeights(0)).toBeNull();

@@ -37,6 +37,48 @@ export function describeEventBusConformance(name: string, create: () => Promise<
       await bus.close();
     });
 
+    it('lingerMs gathers small publishes into one batch; maxBatch caps it', async () => {
+      const bus = await create();
+      const batches: number[] = [];
+      let firstAt = 0;
+      let firstDeliveredAt = 0;
+      const sub = bus.subscribe(
+        'linger',
+        async (batch) => {
+          if (batches.length === 0) firstDeliveredAt = Date.now();
+          batches.push(batch.length);
+        },
+        { lingerMs: 400, maxBatch: 10_000 },
+      );
+      firstAt = Date.now();
+      for (let i = 0; i < 10; i++) {
+        await bus.publish(sampleEvents(i * 5, i * 5 + 5, { withUsers: true }));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await waitFor(() => batches.reduce((a, b) => a + b, 0) === 50);
+      // Ten publishes within ~150 ms, one batch at the end of the linger (two at worst, if a
+      // broker read straddles its end).
+      expect(batches.length).toBeLessThanOrEqual(2);
+      expect(batches[0]).toBeGreaterThanOrEqual(25);
+      expect(firstDeliveredAt - firstAt).toBeGreaterThanOrEqual(150);
+      await sub.stop();
+
+      // A full batch does not wait for the linger.
+      const full: number[] = [];
+      const sub2 = bus.subscribe(
+        'full',
+        async (batch) => {
+          full.push(batch.length);
+        },
+        { lingerMs: 60_000, maxBatch: 100 },
+      );
+      await bus.publish(sampleEvents(1000, 1250, { withUsers: true }));
+      await waitFor(() => full.length >= 2, 10_000);
+      expect(full.slice(0, 2)).toEqual([100, 100]);
+      await sub2.stop();
+      await bus.close();
+    });
+
     it('redelivers a batch whose handler failed (at-least-once)', async () => {
       const bus = await create();
       const seen: string[] = [];

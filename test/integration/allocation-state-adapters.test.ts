@@ -161,11 +161,12 @@ describe('redis adapters on a private redis-server', () => {
     await store.close();
   });
 
-  it('allocation state: publish is one MULTI/EXEC, a poll one EVALSHA', async () => {
+  it('allocation state: publish is one script (with its PUBLISH), a poll one EVALSHA', async () => {
     const store = createRedisAllocationStateStore({ client, prefix: 'stats' });
     const w = new Map([['p', { targetsVersion: 1, weights: new Map([['a', 1]]) }]]);
+    await store.publish(w, new Map()); // loads the script
     const published = await callsDuring(() => store.publish(w, new Map()));
-    expect(published).toMatchObject({ multi: 1, exec: 1, hset: 1, incr: 1 });
+    expect(published).toEqual({ evalsha: 1, hset: 1, incr: 1, publish: 1 });
     const version = (await store.readWeights(-1))!.version;
     const polled = await callsDuring(() => store.readWeights(version));
     expect(polled).toMatchObject({ evalsha: 1 });
@@ -218,6 +219,7 @@ describe('redis adapters on a private redis-server', () => {
       prefix: 'outage',
       halfLifeMs: HALF_LIFE,
       flushIntervalMs: 50,
+      contextsIntervalMs: 50,
       onError: (err) => errors.push(err),
     });
     await waitFor(() => client.isReady);

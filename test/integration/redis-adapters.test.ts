@@ -71,18 +71,18 @@ describe('redis counter store', () => {
     const store = createRedisCounterStore({ client, prefix, retentionHours: 2 });
     await store.add([row('p', 'a', 0), row('q', 'b', 1)]);
     const keys = redisKeys(prefix);
-    for (const key of [keys.counterBucket('p', T0), keys.counterBucket('q', T0 + H)]) {
+    for (const key of [keys.counterBucket(T0), keys.counterBucket(T0 + H)]) {
       const ttl = await client.pTTL(key);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(2 * H);
     }
   });
 
-  it('rejects fractional counts before writing anything', async () => {
+  it('rejects non-finite counts before writing anything', async () => {
     const client = await connection();
     const prefix = newPrefix();
     const store = createRedisCounterStore({ client, prefix });
-    await expect(store.add([row('p', 'a', 0), { ...row('p', 'b', 0), clicks: 0.5 }])).rejects.toThrow(
+    await expect(store.add([row('p', 'a', 0), { ...row('p', 'b', 0), clicks: Number.NaN }])).rejects.toThrow(
       RangeError,
     );
     expect((await store.read('p', T0, T0 + H)).size).toBe(0);
@@ -218,17 +218,63 @@ describe('redis adapters on a private redis-server: commands per batch', () => {
 
   const callsDuring = (action: () => Promise<unknown>) => commandCallsDuring(client, action);
 
-  it('counter add: one MULTI/EXEC, one HINCRBY per field, one EXPIRE per bucket', async () => {
+  it('counter add: one script, one HMGET + HSET + EXPIRE per hour bucket', async () => {
     const store = createRedisCounterStore({ client, prefix: 'stats' });
+    await store.add([row('warm', 'a', 0)]); // loads the script
     const batch = [row('p', 'a', 0), row('p', 'b', 0), row('p', 'a', 1), row('q', 'a', 0), row('p', 'a', 0)];
     const calls = await callsDuring(() => store.add(batch));
-    expect(calls).toMatchObject({ multi: 1, exec: 1, hincrby: 8, expire: 3 });
+    expect(calls).toEqual({ evalsha: 1, hmget: 2, hset: 2, expire: 2 });
   });
 
-  it('publish: one MULTI of XADDs of up to 500 events each', async () => {
+  it('countOnce: commands per batch, not per event (5,000 events of 20 placements: 10 commands)', async () => {
+    const store = createRedisCounterStore({ client, prefix: 'stats' });
+    const ttl = { decision: 60_000, impression: 60_000, click: 60_000 };
+    const events = Array.from({ length: 5000 }, (_, i) => ({
+      id: `e${i}`,
+      type: i % 2 === 0 ? ('decision' as const) : ('impression' as const),
+      ts: T0 + 1000,
+      decisionId: `e${i}`,
+      placementId: `pl${i % 20}`,
+      adId: `ad${i % 7}`,
+      userId: null,
+    }));
+    await store.countOnce(events.slice(0, 1), ttl, T0);
+    const calls = await callsDuring(() => store.countOnce(events, ttl, T0));
+    // Two chunks of ids (ZMSCORE + ZADD each), expiry sweep, one bucket's HMGET/HSET/EXPIRE.
+    expect(calls).toEqual({
+      evalsha: 1,
+      zmscore: 2,
+      zadd: 2,
+      zremrangebyscore: 1,
+      pexpire: 1,
+      hmget: 1,
+      hset: 1,
+      expire: 1,
+    });
+    const again = await callsDuring(() => store.countOnce(events, ttl, T0 + 1));
+    expect(again).toEqual({ evalsha: 1, zmscore: 2, zremrangebyscore: 1, pexpire: 1 });
+    // A batch over 10,000 events goes as several atomic calls (25,000 → 3), all counted once.
+    const big = Array.from({ length: 25_000 }, (_, i) => ({ ...events[i % 5000]!, id: `big${i}` }));
+    const bigCalls = await callsDuring(() => store.countOnce(big, ttl, T0));
+    expect(bigCalls.evalsha).toBe(3);
+    expect(Object.values(bigCalls).reduce((a, b) => a + b, 0)).toBeLessThan(40);
+    expect((await store.countOnce(big, ttl, T0 + 2)).every((c) => !c)).toBe(true);
+    const counts = await store.read('pl3', T0, T0 + H);
+    expect(counts.get('ad3')?.impressions).toBeGreaterThan(0);
+    let total = 0;
+    for (let p = 0; p < 20; p++) {
+      for (const c of (await store.read(`pl${p}`, T0, T0 + H)).values()) total += c.decisions + c.impressions;
+    }
+    expect(total).toBe(30_000);
+  });
+
+  it('publish: one XADD per 500 events, in one MULTI when more than one', async () => {
     const bus = track(await createRedisStreamsEventBus({ client, prefix: 'stats' }));
     const calls = await callsDuring(() => bus.publish(sampleEvents(0, 1200)));
     expect(calls).toMatchObject({ multi: 1, exec: 1, xadd: 3 });
+    const small = await callsDuring(() => bus.publish(sampleEvents(0, 500)));
+    expect(small.xadd).toBe(1);
+    expect(small.multi).toBeUndefined();
     await bus.close();
   });
 });

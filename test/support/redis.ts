@@ -62,5 +62,6 @@ export async function commandCallsDuring(
   const info = await client.info('commandstats');
   const calls: Record<string, number> = {};
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+  delete calls['config|resetstat']; // this helper's own
   return calls;
 }

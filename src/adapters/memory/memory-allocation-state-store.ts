@@ -16,12 +16,23 @@ export function createMemoryAllocationStateStore(): AllocationStateStore {
   const weights = new Map<string, PlacementWeights>();
   const reports = new Map<string, AllocationReport>();
   let version = 0;
+  const listeners = new Set<(version: number, weights: Map<string, PlacementWeights>) => void>();
 
   return {
     async publish(nextWeights, nextReports) {
       for (const [id, w] of nextWeights) weights.set(id, copyWeights(w));
       for (const [id, r] of nextReports) reports.set(id, structuredClone(r));
       version++;
+      for (const listener of listeners) {
+        listener(version, new Map([...nextWeights].map(([id, w]) => [id, copyWeights(w)])));
+      }
+    },
+
+    async watch(listener) {
+      listeners.add(listener);
+      return async () => {
+        listeners.delete(listener);
+      };
     },
 
     async readWeights(sinceVersion) {

@@ -1,5 +1,5 @@
 import type { AllotEvent } from '../../core/events/allot-event.js';
-import type { BatchHandler, EventBus, Subscription } from '../../core/ports/event-bus.js';
+import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '../../core/ports/event-bus.js';
 
 export interface MemoryEventBusOptions {
   /** Most events a group may hold undelivered; `publish` waits beyond it (back-pressure). */
@@ -20,6 +20,12 @@ interface Group {
   failures: number;
   idle: Promise<void>;
   timer: NodeJS.Timeout | null;
+  maxBatch: number;
+  lingerMs: number;
+  /** When the oldest undelivered event arrived (linger runs from it). */
+  firstAt: number;
+  /** `timer` is a linger wait (cut short when a full batch is ready), not a retry backoff. */
+  lingering: boolean;
 }
 
 /**
@@ -48,6 +54,16 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions = {}): EventBus
 
   function pump(g: Group): void {
     if (g.running || g.stopped || g.timer !== null || backlog(g) === 0) return;
+    const wait = g.lingerMs - (Date.now() - g.firstAt);
+    if (!closed && wait > 0 && backlog(g) < g.maxBatch) {
+      g.lingering = true;
+      g.timer = setTimeout(() => {
+        g.timer = null;
+        g.lingering = false;
+        pump(g);
+      }, wait);
+      return;
+    }
     g.running = true;
     let done!: () => void;
     g.idle = new Promise((r) => {
@@ -55,7 +71,7 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions = {}): EventBus
     });
     setImmediate(async () => {
       while (!g.stopped && backlog(g) > 0) {
-        const batch = g.queue.slice(g.head, g.head + maxBatch);
+        const batch = g.queue.slice(g.head, g.head + g.maxBatch);
         try {
           await g.handler(batch);
           g.failures = 0;
@@ -91,14 +107,24 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions = {}): EventBus
       }
       for (const g of groups.values()) {
         if (g.stopped) continue;
+        if (backlog(g) === 0) g.firstAt = Date.now();
         for (const e of events) g.queue.push(e);
+        if (g.lingering && backlog(g) >= g.maxBatch) {
+          clearTimeout(g.timer!);
+          g.timer = null;
+          g.lingering = false;
+        }
         pump(g);
       }
     },
 
-    subscribe(group, handler): Subscription {
+    subscribe(group, handler, options: SubscribeOptions = {}): Subscription {
       if (groups.has(group)) throw new Error(`consumer group "${group}" already subscribed`);
       const g: Group = {
+        maxBatch: options.maxBatch ?? maxBatch,
+        lingerMs: options.lingerMs ?? 0,
+        firstAt: 0,
+        lingering: false,
         name: group,
         handler,
         queue: [],
@@ -124,6 +150,13 @@ export function createMemoryEventBus(opts: MemoryEventBusOptions = {}): EventBus
     async close() {
       closed = true;
       wakePublishers();
+      for (const g of groups.values()) {
+        if (!g.lingering) continue;
+        clearTimeout(g.timer!);
+        g.timer = null;
+        g.lingering = false;
+        pump(g);
+      }
       // Drain: wait until every live group has delivered its backlog (or is stuck retrying).
       for (;;) {
         const busy = [...groups.values()].filter((g) => !g.stopped && backlog(g) > 0);

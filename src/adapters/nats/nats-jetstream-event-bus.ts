@@ -15,7 +15,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { AllotEvent } from '../../core/events/allot-event.js';
-import type { BatchHandler, EventBus, Subscription } from '../../core/ports/event-bus.js';
+import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '../../core/ports/event-bus.js';
 import { createBackPressureGate, REFRESH_MIN_MS } from '../shared/back-pressure-gate.js';
 
 export interface NatsJetStreamEventBusOptions {
@@ -51,6 +51,8 @@ export interface NatsJetStreamEventBusOptions {
 interface Sub {
   readonly group: string;
   readonly durable: string;
+  readonly maxBatch: number;
+  readonly lingerMs: number;
   stopped: boolean;
   iter: ConsumerMessages | null;
   done?: Promise<void>;
@@ -236,7 +238,9 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
 
   async function deliver(s: Sub, handler: BatchHandler, msgs: JsMsg[], events: AllotEvent[]) {
     try {
-      await handler(events);
+      // A message is acknowledged whole: a message larger than the subscription's maxBatch is
+      // handed over in slices, and a failure redelivers every slice (consumers dedupe).
+      for (let i = 0; i < events.length; i += s.maxBatch) await handler(events.slice(i, i + s.maxBatch));
       for (const m of msgs) m.ack();
     } catch (err) {
       report(s.group, err);
@@ -257,11 +261,21 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
         if (s.stopped) iter.stop();
         let msgs: JsMsg[] = [];
         let events: AllotEvent[] = [];
+        let firstAt = 0;
+        let timer: NodeJS.Timeout | null = null;
+        // Handler calls run one after another; a linger timer may start one while the loop
+        // is waiting for the next message.
+        let delivering: Promise<void> = Promise.resolve();
         const flush = (): Promise<void> => {
-          const batch = deliver(s, handler, msgs, events);
+          if (timer !== null) clearTimeout(timer);
+          timer = null;
+          if (msgs.length === 0) return delivering;
+          const m = msgs;
+          const e = events;
           msgs = [];
           events = [];
-          return batch;
+          delivering = delivering.then(() => deliver(s, handler, m, e));
+          return delivering;
         };
         for await (const m of iter) {
           // Messages already buffered when `stop()` came: hand them back at once rather than
@@ -276,12 +290,28 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
             m.term();
             continue;
           }
-          if (events.length > 0 && events.length + batch.length > maxBatch) await flush();
+          if (events.length > 0 && events.length + batch.length > s.maxBatch) await flush();
+          if (msgs.length === 0) {
+            firstAt = Date.now();
+            if (s.lingerMs > 0) {
+              timer = setTimeout(() => {
+                void flush();
+              }, s.lingerMs);
+            }
+          }
           msgs.push(m);
           for (const e of batch) events.push(e);
-          // Concatenate what is already buffered; deliver as soon as nothing more is waiting.
-          if (iter.getPending() === 0) await flush();
+          // Concatenate what is already buffered; deliver once nothing more is waiting and the
+          // linger is over, or the batch is full.
+          if (
+            events.length >= s.maxBatch ||
+            (iter.getPending() === 0 && Date.now() - firstAt >= s.lingerMs)
+          ) {
+            await flush();
+          }
         }
+        if (timer !== null) clearTimeout(timer);
+        await delivering;
         for (const m of msgs) m.nak();
       } catch (err) {
         if (s.stopped || nc.isClosed()) break;
@@ -317,10 +347,17 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
       if (events.length > 0) await track(publishing, publishAll(events));
     },
 
-    subscribe(group, handler): Subscription {
+    subscribe(group, handler, options: SubscribeOptions = {}): Subscription {
       if (closed) throw new Error('event bus is closed');
       if (subs.has(group)) throw new Error(`consumer group "${group}" already subscribed`);
-      const s: Sub = { group, durable: durableName(group), stopped: false, iter: null };
+      const s: Sub = {
+        group,
+        durable: durableName(group),
+        maxBatch: options.maxBatch ?? maxBatch,
+        lingerMs: options.lingerMs ?? 0,
+        stopped: false,
+        iter: null,
+      };
       // Creating the durable is a round trip but `subscribe` is synchronous: publishes wait for
       // it, so "every event published after it subscribed" holds for this bus's own publishes.
       s.done = run(s, handler, track(creating, ensureConsumer(s.durable)));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AllocationReport, PlacementWeights } from '../../core/allocation/allocation-report.js';
 import type { AllocationStateStore } from '../../core/ports/allocation-state-store.js';
-import { evalLua, type LuaScript, type RedisConnection } from './redis-client.js';
+import { duplicateConnection, evalLua, type LuaScript, type RedisConnection } from './redis-client.js';
 import { redisKeys } from './redis-keys.js';
 
 export interface RedisAllocationStateStoreOptions {
@@ -29,6 +29,21 @@ return { v, redis.call('HGETALL', KEYS[2]) }
 const readWeightsScript: LuaScript = {
   source: READ_WEIGHTS_SOURCE,
   sha: createHash('sha1').update(READ_WEIGHTS_SOURCE).digest('hex'),
+};
+
+const PUBLISH_SOURCE = `
+local v = redis.call('INCR', KEYS[1])
+local nw = tonumber(ARGV[2])
+if nw > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, 4, 3 + 2 * nw)) end
+if #ARGV > 3 + 2 * nw then redis.call('HSET', KEYS[3], unpack(ARGV, 4 + 2 * nw)) end
+redis.call('PUBLISH', ARGV[1], v .. ' ' .. ARGV[3])
+return v
+`;
+// INCR, both HSETs and the PUBLISH of the new version with the weights, atomically: a watcher
+// that sees version v has every write of v (ARGV: channel, n weights, payload, fields…).
+const publishScript: LuaScript = {
+  source: PUBLISH_SOURCE,
+  sha: createHash('sha1').update(PUBLISH_SOURCE).digest('hex'),
 };
 
 interface WeightsJson {
@@ -96,19 +111,35 @@ export function createRedisAllocationStateStore(
   const versionKey = keys.allocationVersion();
   const weightsKey = keys.allocationWeights();
   const reportsKey = keys.allocationReports();
+  const channel = keys.allocationChannel();
 
   return {
     async publish(weights, reports) {
-      const tx = client.multi();
-      // Map arguments, not objects: a placement id such as "__proto__" stays a field name.
-      if (weights.size > 0) {
-        tx.hSet(weightsKey, new Map([...weights].map(([id, w]) => [id, encodeWeights(w)])));
-      }
-      if (reports.size > 0) {
-        tx.hSet(reportsKey, new Map([...reports].map(([id, r]) => [id, JSON.stringify(r, replacer)])));
-      }
-      tx.incr(versionKey);
-      await tx.exec();
+      const encoded = [...weights].map(([id, w]) => [id, encodeWeights(w)] as const);
+      const args = [channel, String(encoded.length), JSON.stringify(encoded)];
+      for (const [id, json] of encoded) args.push(id, json);
+      for (const [id, r] of reports) args.push(id, JSON.stringify(r, replacer));
+      await evalLua(client, publishScript, [versionKey, weightsKey, reportsKey], args);
+    },
+
+    async watch(listener) {
+      const subscriber = await duplicateConnection(client, { onError: () => {} });
+      await subscriber.subscribe(channel, (message) => {
+        const sep = message.indexOf(' ');
+        const version = Number(message.slice(0, sep));
+        const out = new Map<string, PlacementWeights>();
+        const pairs = safe(() => JSON.parse(message.slice(sep + 1)) as unknown);
+        if (!Number.isSafeInteger(version) || !Array.isArray(pairs)) return;
+        for (const pair of pairs) {
+          if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
+          const w = safe(() => decodeWeights(pair[1] as string));
+          if (w !== null) out.set(pair[0], w);
+        }
+        listener(version, out);
+      });
+      return async () => {
+        await subscriber.close().catch(() => subscriber.destroy());
+      };
     },
 
     async readWeights(sinceVersion) {

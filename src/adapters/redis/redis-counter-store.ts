@@ -1,3 +1,4 @@
+import type { AllotEvent, EventType } from '../../core/events/allot-event.js';
 import type { AdCounts, CounterIncrement, CounterStore } from '../../core/ports/counter-store.js';
 import { HOUR_MS, hourBucket } from '../../core/window/allocation-window.js';
 import { evalLua, luaScript, type RedisConnection } from './redis-client.js';
@@ -9,28 +10,58 @@ export interface RedisCounterStoreOptions {
   prefix: string;
   /** A bucket is dropped this long after its last increment (default 48, as the memory store). */
   retentionHours?: number;
+  /** Clock deciding which hour buckets are closed (default `Date.now`). */
+  clock?: () => number;
+  /** How long a closed bucket read is reused (default 60 s; 0 = always read). */
+  closedBucketRefreshMs?: number;
 }
 
 /** A read longer than this is a caller bug (an epoch-0 start), not a window: refuse it. */
 const MAX_READ_BUCKETS = 24 * 400;
 const TYPE_SUFFIX = { decision: 'd', impression: 'i', click: 'c' } as const;
 const countOnceScript = luaScript('count-once.lua');
-const FIELD_SUFFIX = { decisions: 'd', impressions: 'i', clicks: 'c' } as const;
-const METRIC_OF_SUFFIX: Partial<Record<string, keyof AdCounts>> = {
-  d: 'decisions',
-  i: 'impressions',
-  c: 'clicks',
-  i2: 'impressionsW2',
-  is: 'impressionSamples',
-};
+/** A closed bucket changes only when the pipeline lags this far behind (see `read`). */
+const SETTLE_MS = 120_000;
+/** Events per script call: one argument each; node-redis spreads a command's arguments on the
+ *  stack, so one call of 50,000 would overflow it. */
+const MAX_EVENTS_PER_CALL = 10_000;
+/** Events stamped up to this far ahead of the reader's clock are still read. */
+const FUTURE_SLACK_MS = 300_000;
+
+/** One placement's packed counts, as `count-once.lua` writes them. */
+function unpack(value: string | null | undefined, into: Map<string, AdCounts>): void {
+  if (!value) return;
+  for (const entry of value.split(';')) {
+    const [adId, d, i, c, i2, is] = entry.split(' ');
+    if (adId === undefined || is === undefined) continue;
+    let o = into.get(adId);
+    if (o === undefined) {
+      o = { decisions: 0, impressions: 0, clicks: 0 };
+      into.set(adId, o);
+    }
+    o.decisions += Number(d);
+    o.impressions += Number(i);
+    o.clicks += Number(c);
+    if (Number(i2) !== 0) o.impressionsW2 = (o.impressionsW2 ?? 0) + Number(i2);
+    if (Number(is) !== 0) o.impressionSamples = (o.impressionSamples ?? 0) + Number(is);
+  }
+}
 
 /**
- * Live counters in Redis, shared by every aggregator and read by every controller: one hash per
- * placement × hour bucket, fields `<adId>:d|i|c` (layout in `redis-keys.ts`).
+ * Live counters in Redis, shared by every aggregator and read by every controller. One hash per
+ * UTC hour for the whole deployment, one field per placement holding its ads' counts packed
+ * (layout in `redis-keys.ts`); counted event ids in one sorted set scored by expiry.
  *
- * Counts are integers (HINCRBY): today every event counts 1. Sampled counting with fractional
- * weights would need HINCRBYFLOAT, whose float sums drift; `add` rejects non-integers rather
- * than let Redis fail half a transaction.
+ * Every write is one `count-once.lua` call whose cost is per batch, not per event: ZMSCORE and
+ * ZADD for the ids, HMGET + HSET + EXPIRE per hour touched. With the aggregator lingering a
+ * second per batch that is ~10 commands a second for the whole fleet, whatever the traffic.
+ * All keys share the `{live}` hash tag (one Cluster slot): at that rate one slot is no hot spot,
+ * and a batch spanning placements stays one atomic script.
+ *
+ * Reads: one HGET per hour of the window up to now. Buckets that closed over two minutes ago change only
+ * when the pipeline lags; they are cached for `closedBucketRefreshMs` (default 60 s), and
+ * writes through this instance invalidate them. So a controller stepping every second reads
+ * about one key per placement, not one per hour of its window.
  *
  * Retention is relative to the last write (EXPIRE per touched bucket), not to the bucket's hour:
  * bucket times come from event timestamps, which need not be close to Redis's clock.
@@ -40,84 +71,98 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
   const keys = redisKeys(opts.prefix);
   const retentionSeconds = Math.ceil((opts.retentionHours ?? 48) * 3600);
   if (!(retentionSeconds > 0)) throw new Error('retentionHours must be positive');
+  const clock = opts.clock ?? Date.now;
+  const refreshMs = opts.closedBucketRefreshMs ?? 60_000;
+  /** `<bucketStartMs>` → placement → packed value and when it was read. */
+  const closed = new Map<number, Map<string, { value: string | null; atMs: number }>>();
+
+  const invalidate = (bucketStarts: Iterable<number>): void => {
+    for (const b of bucketStarts) closed.delete(b);
+    const oldest = clock() - retentionSeconds * 1000 - HOUR_MS;
+    for (const b of closed.keys()) if (b < oldest) closed.delete(b);
+  };
+
+  /** One script call: `events` deduped by id (distinct ids), `incs` added as they are. */
+  async function write(
+    events: ReadonlyArray<{ e: AllotEvent; w: number }>,
+    incs: readonly CounterIncrement[],
+    dedupTtlMs: Readonly<Record<EventType, number>> | null,
+    nowMs: number,
+  ): Promise<number[]> {
+    const bucketStarts: number[] = [];
+    const bucketIndex = new Map<number, number>();
+    const indexOf = (start: number): number => {
+      let j = bucketIndex.get(start);
+      if (j === undefined) {
+        j = bucketStarts.push(start);
+        bucketIndex.set(start, j);
+      }
+      return j;
+    };
+    let maxTtl = 0;
+    const args = [String(events.length), String(nowMs), String(retentionSeconds), String(incs.length), ''];
+    for (const { e, w } of events) {
+      const ttl = dedupTtlMs![e.type];
+      maxTtl = Math.max(maxTtl, ttl);
+      const bucket = indexOf(hourBucket(e.ts));
+      args.push(`${e.id} ${ttl} ${bucket} ${e.placementId} ${e.adId} ${TYPE_SUFFIX[e.type]} ${w}`);
+    }
+    for (const inc of incs) {
+      const counts = `${inc.decisions} ${inc.impressions} ${inc.clicks} ${inc.impressionsW2 ?? 0} ${inc.impressionSamples ?? 0}`;
+      args.push(`${indexOf(inc.bucketStartMs)} ${inc.placementId} ${inc.adId} ${counts}`);
+    }
+    args[4] = String(maxTtl);
+    const result = (await evalLua(
+      client,
+      countOnceScript,
+      [keys.countedEvents(), ...bucketStarts.map((b) => keys.counterBucket(b))],
+      args,
+    )) as number[];
+    invalidate(bucketStarts);
+    return result;
+  }
 
   return {
     async add(increments: readonly CounterIncrement[]) {
-      // Merge the batch first: one HINCRBY per (bucket, field), however the caller grouped it.
-      const buckets = new Map<string, Map<string, number>>();
       for (const inc of increments) {
-        const key = keys.counterBucket(inc.placementId, inc.bucketStartMs);
-        for (const metric of ['decisions', 'impressions', 'clicks'] as const) {
-          const n = inc[metric];
-          if (!Number.isSafeInteger(n)) throw new RangeError(`${metric} must be an integer, got ${n}`);
-          if (n === 0) continue;
-          let fields = buckets.get(key);
-          if (fields === undefined) {
-            fields = new Map();
-            buckets.set(key, fields);
-          }
-          const field = `${inc.adId}:${FIELD_SUFFIX[metric]}`;
-          fields.set(field, (fields.get(field) ?? 0) + n);
+        for (const metric of [
+          'decisions',
+          'impressions',
+          'clicks',
+          'impressionsW2',
+          'impressionSamples',
+        ] as const) {
+          const n = inc[metric] ?? 0;
+          if (!Number.isFinite(n)) throw new RangeError(`${metric} must be a finite number, got ${n}`);
         }
       }
-      if (buckets.size === 0) return;
-      // One MULTI/EXEC = one round trip, and all-or-nothing if the connection drops mid-batch.
-      // On Redis Cluster a batch spanning placements spans slots: it would have to be split per
-      // placement (each one's buckets share a hash tag).
-      const tx = client.multi();
-      for (const [key, fields] of buckets) {
-        for (const [field, n] of fields) tx.hIncrBy(key, field, n);
-        tx.expire(key, retentionSeconds);
+      for (let from = 0; from < increments.length; from += MAX_EVENTS_PER_CALL) {
+        await write([], increments.slice(from, from + MAX_EVENTS_PER_CALL), null, clock());
       }
-      await tx.exec();
     },
 
     async countOnce(events, dedupTtlMs, nowMs, weights) {
-      // Repeats inside the batch are answered here; each placement's events then go to one
-      // count-once script (its keys share a slot), all scripts sent in the same tick (one round trip).
+      // Repeats inside the batch are answered here; the rest go to Redis in one script call.
       const counted: boolean[] = new Array(events.length).fill(false);
-      const byPlacement = new Map<string, number[]>();
-      const firstIndex = new Map<string, number>();
+      const seen = new Set<string>();
+      const firsts: Array<{ e: AllotEvent; w: number }> = [];
+      const at: number[] = [];
       events.forEach((e, i) => {
-        if (firstIndex.has(e.id)) return;
-        firstIndex.set(e.id, i);
-        let list = byPlacement.get(e.placementId);
-        if (list === undefined) {
-          list = [];
-          byPlacement.set(e.placementId, list);
-        }
-        list.push(i);
+        if (seen.has(e.id)) return;
+        seen.add(e.id);
+        const w = weights?.[i] ?? 1;
+        if (!(w > 0) || !Number.isFinite(w))
+          throw new RangeError(`sampling weight must be positive, got ${w}`);
+        firsts.push({ e, w });
+        at.push(i);
       });
-      await Promise.all(
-        [...byPlacement].map(async ([placementId, idx]) => {
-          const bucketKeys: string[] = [];
-          const bucketIndex = new Map<string, number>();
-          const args = [String(idx.length), String(nowMs), String(retentionSeconds)];
-          for (const i of idx) {
-            const e = events[i]!;
-            const bucket = keys.counterBucket(placementId, hourBucket(e.ts));
-            let j = bucketIndex.get(bucket);
-            if (j === undefined) {
-              j = bucketKeys.push(bucket);
-              bucketIndex.set(bucket, j);
-            }
-            const w = weights?.[i] ?? 1;
-            if (!(w > 0) || !Number.isFinite(w))
-              throw new RangeError(`sampling weight must be positive, got ${w}`);
-            args.push(String(dedupTtlMs[e.type]), String(j), e.adId, TYPE_SUFFIX[e.type], String(w));
-          }
-          const eventKeys = idx.map((i) => keys.countedEvent(placementId, events[i]!.id));
-          const result = (await evalLua(
-            client,
-            countOnceScript,
-            [...eventKeys, ...bucketKeys],
-            args,
-          )) as number[];
-          idx.forEach((i, k) => {
-            counted[i] = result[k] === 1;
-          });
-        }),
-      );
+      // Each call is atomic; big batches go as several (a script call's arguments are bounded).
+      for (let from = 0; from < firsts.length; from += MAX_EVENTS_PER_CALL) {
+        const result = await write(firsts.slice(from, from + MAX_EVENTS_PER_CALL), [], dedupTtlMs, nowMs);
+        result.forEach((r, k) => {
+          counted[at[from + k]!] = r === 1;
+        });
+      }
       return counted;
     },
 
@@ -128,28 +173,36 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
           throw new RangeError(`read spans over ${MAX_READ_BUCKETS} hours`);
         starts.push(t);
       }
+      const now = clock();
+      // Hours that have not begun hold nothing (unless a skewed clock stamped events ahead):
+      // a window's rest of the day is not read every step.
+      while (starts.length > 0 && starts[starts.length - 1]! > now + FUTURE_SLACK_MS) starts.pop();
       const out = new Map<string, AdCounts>();
-      // Issued in one tick: node-redis writes them as one pipeline, one round trip.
-      const hashes = await Promise.all(starts.map((t) => client.hGetAll(keys.counterBucket(placementId, t))));
-      for (const hash of hashes) {
-        for (const [field, value] of Object.entries(hash)) {
-          const sep = field.lastIndexOf(':');
-          const metric = METRIC_OF_SUFFIX[field.slice(sep + 1)];
-          if (metric === undefined) continue;
-          const adId = field.slice(0, sep);
-          let c = out.get(adId);
-          if (c === undefined) {
-            c = { decisions: 0, impressions: 0, clicks: 0 };
-            out.set(adId, c);
+      const values = await Promise.all(
+        // Issued in one tick: node-redis writes them as one pipeline, one round trip.
+        starts.map(async (t) => {
+          const isClosed = t + HOUR_MS + SETTLE_MS <= now;
+          const cached = isClosed ? closed.get(t)?.get(placementId) : undefined;
+          if (cached !== undefined && now - cached.atMs < refreshMs) return cached.value;
+          const value = await client.hGet(keys.counterBucket(t), placementId);
+          if (isClosed) {
+            let byPlacement = closed.get(t);
+            if (byPlacement === undefined) {
+              byPlacement = new Map();
+              closed.set(t, byPlacement);
+            }
+            byPlacement.set(placementId, { value: value ?? null, atMs: now });
           }
-          c[metric] = (c[metric] ?? 0) + Number(value);
-        }
-      }
+          return value;
+        }),
+      );
+      for (const value of values) unpack(value, out);
       return out;
     },
 
     async close() {
       // The connection belongs to the caller.
+      closed.clear();
     },
   };
 }

@@ -3,13 +3,13 @@
  *
  * Layout, with `<p>` the configured prefix (one prefix per deployment or per test):
  *
- *   `<p>:{pl:<placementId>}:c:<bucketStartMs>`   hash: one placement's counts for the UTC hour
- *       starting at bucketStartMs; fields `<adId>:d`, `<adId>:i`, `<adId>:c` → integers.
- *       Expires `retentionHours` after its last increment.
- *   `<p>:{pl:<placementId>}:e:<eventId>`   string: marker of an event counted by
- *       `countOnce` (its logical expiry, epoch ms on the caller's clock; PX on Redis's clock
- *       only garbage-collects it); in the placement's slot so that the
- *       marker and the increment are one atomic script.
+ *   `<p>:{live}:c:<bucketStartMs>`   hash: the live counts of every placement for the UTC hour
+ *       starting at bucketStartMs; field placementId → "<adId> d i c i2 is;…" (decisions,
+ *       impressions, clicks — Σw when sampled — Σw² and sampled impressions per ad).
+ *       Expires `retentionHours` after its last write.
+ *   `<p>:{live}:seen`   sorted set: ids of events counted by `countOnce`, scored by their
+ *       logical expiry (epoch ms on the caller's clock); in the buckets' slot so that the dedup
+ *       and the increments of a whole batch are one atomic script.
  *   `<p>:{pl:<placementId>}:mix:<sliceStartMs>`   hash: sampled request mix of one time slice
  *       (one minute; wider for half-lives over 10 min, see `redis-mix-store.ts`); fields
  *       `<candidateKey>|<eligibilityKey>` → sample counts. Expires ~5 half-lives after its last write.
@@ -20,15 +20,18 @@
  *   `<p>:{as}:v`   string: allocation state version, INCR'd with every publish / forget.
  *   `<p>:{as}:w`   hash: serving weights, field placementId → JSON `{ targetsVersion, weights }`.
  *   `<p>:{as}:r`   hash: controller reports, field placementId → JSON of the `AllocationReport`.
+ *   `<p>:{as}:changed`   pub/sub channel (not a key): "<version> <JSON [[placementId, weights]…]>"
+ *       published with every allocation state publish; decision servers follow it.
  *   `<p>:{st:<stream>}`   stream: event batches, field `e` = JSON array of events. Trimmed
  *       below the oldest entry any consumer group still needs.
  *
  * Consumer groups live inside the stream key, so their names are not keys: a group is named as
  * passed to `EventBus.subscribe`, and is removed with the stream.
  *
- * Hash tags (`{…}`): Redis Cluster hashes only the tagged part of a key. All keys of one
- * placement (count buckets, mix slices, candidates, contexts) share a slot, so a MULTI or read pipeline
- * over one placement stays on one node; the allocation state is one tag, so a publish (both
+ * Hash tags (`{…}`): Redis Cluster hashes only the tagged part of a key. The live counters are
+ * one tag, so a batch of events of any placements is one script (they take a few commands a
+ * second, so one slot is no hot spot); all mix keys of one placement (slices, candidates,
+ * contexts) share a slot, so a MULTI or read pipeline over one placement stays on one node; the allocation state is one tag, so a publish (both
  * hashes and the version) is one MULTI and the weights poll one script; a stream is one key, tagged so that auxiliary keys added later next to it land
  * in its slot.
  *
@@ -42,10 +45,10 @@ export interface RedisKeys {
   readonly prefix: string;
   /** `SCAN MATCH` pattern of every key under this prefix (tests, operators' cleanup). */
   readonly pattern: string;
-  /** Hash of one placement's counts for the hour starting at `bucketStartMs`. */
-  counterBucket(placementId: string, bucketStartMs: number): string;
-  /** Marker of an event counted into its placement's buckets (same hash tag as the buckets). */
-  countedEvent(placementId: string, eventId: string): string;
+  /** Hash of every placement's counts for the hour starting at `bucketStartMs`. */
+  counterBucket(bucketStartMs: number): string;
+  /** Sorted set of counted event ids (same hash tag as the buckets). */
+  countedEvents(): string;
   /** The stream carrying one bus's events. */
   eventStream(stream: string): string;
   /** Hash of one placement's sampled request mix for the slice starting at `sliceStartMs`. */
@@ -60,6 +63,8 @@ export interface RedisKeys {
   allocationWeights(): string;
   /** Hash: the controller's last report per placement. */
   allocationReports(): string;
+  /** Pub/sub channel announcing each allocation state publish. */
+  allocationChannel(): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -69,8 +74,8 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     prefix,
     pattern: `${prefix}:*`,
-    counterBucket: (placementId, bucketStartMs) => `${prefix}:{pl:${placementId}}:c:${bucketStartMs}`,
-    countedEvent: (placementId, eventId) => `${prefix}:{pl:${placementId}}:e:${eventId}`,
+    counterBucket: (bucketStartMs) => `${prefix}:{live}:c:${bucketStartMs}`,
+    countedEvents: () => `${prefix}:{live}:seen`,
     eventStream: (stream) => `${prefix}:{st:${stream}}`,
     mixSlice: (placementId, sliceStartMs) => `${prefix}:{pl:${placementId}}:mix:${sliceStartMs}`,
     mixCandidates: (placementId) => `${prefix}:{pl:${placementId}}:mixcand`,
@@ -78,5 +83,6 @@ export function redisKeys(prefix: string): RedisKeys {
     allocationVersion: () => `${prefix}:{as}:v`,
     allocationWeights: () => `${prefix}:{as}:w`,
     allocationReports: () => `${prefix}:{as}:r`,
+    allocationChannel: () => `${prefix}:{as}:changed`,
   };
 }

@@ -9,8 +9,15 @@ export interface RedisMixStoreOptions {
   prefix: string;
   /** Decay half-life; must be the same in every process sharing the prefix (it sets the slices). */
   halfLifeMs: number;
-  /** How often the buffer is written to Redis (default 500 ms). */
+  /** How often the buffer is written to Redis (default 2 s). */
   flushIntervalMs?: number;
+  /** How often recent contexts are written (default 10 s; they serve what-if analyses only). */
+  contextsIntervalMs?: number;
+  /**
+   * A read is reused this long (default 5 s): with a half-life of minutes, the mix barely moves
+   * in seconds, and the controller steps every placement every second. 0 = always read.
+   */
+  readCacheMs?: number;
   /** Recent contexts kept per placement (default 2000). */
   maxContexts?: number;
   /** A failed background flush (its samples are kept for the next one). Default: a line on
@@ -35,6 +42,13 @@ const MAX_SLICES = 50;
 const CONTEXTS_TTL_SECONDS = 7 * 86_400;
 /** Buffered (slice, field) counts kept across failed flushes, all placements together. */
 const MAX_BUFFERED_FIELDS = 100_000;
+
+/** A closed slice changes only after a failed flush; it is read again this often at most. */
+const CLOSED_SLICE_REFRESH_MS = 300_000;
+/** How soon the samples of a placement new to this process are written. */
+const NEW_PLACEMENT_TICK_MS = 250;
+/** A read is reused only once the mix holds this many samples (before, every read is fresh). */
+const MATURE_SAMPLES = 10_000;
 
 interface PlacementBuffer {
   /** The latest candidates recorded: what `mixcand` is set to. */
@@ -82,11 +96,33 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
   const onError = opts.onError ?? atMostOncePerMinute();
 
   let buffer = new Map<string, PlacementBuffer>();
+  const contextsIntervalMs = opts.contextsIntervalMs ?? 10_000;
+  const readCacheMs = opts.readCacheMs ?? 5000;
+  let contextsDueMs = Date.now() + contextsIntervalMs;
+  /** Contexts held back until the next contexts write (the newest `maxContexts` per placement). */
+  const pendingContexts = new Map<string, RequestContext[]>();
+  /** What this process last wrote as each placement's candidates, and when. */
+  const candidatesWritten = new Map<string, { key: string; atMs: number }>();
+  /** placement → the last read (whole snapshot) and the closed slices' hashes. */
+  const readCache = new Map<
+    string,
+    {
+      /** Wall clock of the read, and this process's flush count then. */
+      atMs: number;
+      /** The time the snapshot was decayed to. */
+      nowMs: number;
+      generation: number;
+      snapshot: MixSnapshot | null;
+      closedSlices: Map<number, { atMs: number; hash: Record<string, string> }>;
+    }
+  >();
+  /** Successful flushes of this process: a read older than the last one is not reused. */
+  let generation = 0;
   let closed = false;
   let running = 0;
   let tail: Promise<void> = Promise.resolve();
 
-  function flushOnce(): Promise<void> {
+  function flushOnce(forceContexts: boolean): Promise<void> {
     if (buffer.size === 0) return Promise.resolve();
     if (!client.isReady) {
       // The buffer stays where it is and keeps growing while Redis is down: bound it here.
@@ -95,6 +131,9 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     }
     const batch = buffer;
     buffer = new Map();
+    const now = Date.now();
+    const withContexts = forceContexts || now >= contextsDueMs;
+    if (withContexts) contextsDueMs = now + contextsIntervalMs;
     const tx = client.multi();
     for (const [placementId, b] of batch) {
       for (const [start, fields] of b.slices) {
@@ -102,8 +141,20 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
         for (const [field, n] of fields) tx.hIncrBy(key, field, n);
         tx.expire(key, sliceTtlSeconds);
       }
-      const cand = JSON.stringify({ candidateKey: b.candidateKey, adIds: b.adIds });
-      tx.set(keys.mixCandidates(placementId), cand, { EX: sliceTtlSeconds });
+      // The candidates only when they changed, or to renew their expiry once a slice long.
+      const written = candidatesWritten.get(placementId);
+      if (written?.key !== b.candidateKey || now - written.atMs > sliceMs) {
+        const cand = JSON.stringify({ candidateKey: b.candidateKey, adIds: b.adIds });
+        tx.set(keys.mixCandidates(placementId), cand, { EX: sliceTtlSeconds });
+        candidatesWritten.set(placementId, { key: b.candidateKey, atMs: now });
+      }
+      if (!withContexts) {
+        if (b.contexts.length > 0) pendingContexts.set(placementId, b.contexts);
+        continue;
+      }
+      const earlier = pendingContexts.get(placementId);
+      if (earlier !== undefined) b.contexts = earlier.concat(b.contexts).slice(-maxContexts);
+      pendingContexts.delete(placementId);
       if (b.contexts.length > 0) {
         const ctxKey = keys.mixContexts(placementId);
         tx.lPush(
@@ -115,8 +166,11 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       }
     }
     return tx.exec().then(
-      () => undefined,
+      () => {
+        generation++;
+      },
       (err: unknown) => {
+        for (const id of batch.keys()) candidatesWritten.delete(id);
         mergeBack(batch);
         throw err;
       },
@@ -160,21 +214,36 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     }
   }
 
-  const flush = (): Promise<void> => {
+  const flush = (forceContexts = true): Promise<void> => {
     running++;
     // Serialised: a second flush waits for the first, then writes what was recorded meanwhile.
-    const run = tail.then(flushOnce).finally(() => {
-      running--;
-    });
+    const run = tail
+      .then(() => flushOnce(forceContexts))
+      .finally(() => {
+        running--;
+      });
     tail = run.catch(() => undefined);
     return run;
   };
 
-  const timer = setInterval(() => {
-    // A flush still waiting on Redis holds its batch; the next tick takes what came since.
-    if (running > 0) return;
-    flush().catch(onError);
-  }, opts.flushIntervalMs ?? 500);
+  const flushIntervalMs = opts.flushIntervalMs ?? 2000;
+  let lastFlushMs = Date.now();
+  /** A placement (or candidate set) this process never flushed is written on the next tick, not
+   *  a full interval later: the controller fits a new placement on its first samples. */
+  const isNew = (): boolean => {
+    for (const [id, b] of buffer) if (candidatesWritten.get(id)?.key !== b.candidateKey) return true;
+    return false;
+  };
+  const timer: NodeJS.Timeout = setInterval(
+    () => {
+      // A flush still waiting on Redis holds its batch; the next tick takes what came since.
+      if (running > 0) return;
+      if (Date.now() - lastFlushMs < flushIntervalMs && !isNew()) return;
+      lastFlushMs = Date.now();
+      flush(false).catch(onError);
+    },
+    Math.min(flushIntervalMs, NEW_PLACEMENT_TICK_MS),
+  );
   // The timer must not keep the process alive; shutdown calls close(), which flushes.
   timer.unref();
 
@@ -202,16 +271,45 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     },
 
     async read(placementId, nowMs) {
+      let cache = readCache.get(placementId);
+      // A placement without samples is not served from the cache: its first ones are read at once.
+      const wallMs = Date.now();
+      const fresh = (c: NonNullable<typeof cache>): boolean =>
+        wallMs - c.atMs < readCacheMs &&
+        Math.abs(nowMs - c.nowMs) < readCacheMs &&
+        c.generation === generation;
+      if (cache?.snapshot && cache.snapshot.samples >= MATURE_SAMPLES && fresh(cache)) {
+        return copy(cache.snapshot);
+      }
+      const readGeneration = generation;
       const last = Math.floor(nowMs / sliceMs) * sliceMs;
       const starts: number[] = [];
       for (let s = Math.floor((nowMs - horizonMs) / sliceMs) * sliceMs; s <= last; s += sliceMs) {
         starts.push(s);
       }
+      // A slice is settled once every process has flushed past its end (two flush intervals,
+      // plus slack); settled slices are reused from the cache.
+      const settledBefore = nowMs - 2 * (opts.flushIntervalMs ?? 2000) - 5000;
+      const closedSlices =
+        cache?.closedSlices ?? new Map<number, { atMs: number; hash: Record<string, string> }>();
       // Issued in one tick: node-redis writes them as one pipeline, one round trip.
       const [candJson, hashes] = await Promise.all([
         client.get(keys.mixCandidates(placementId)),
-        Promise.all(starts.map((s) => client.hGetAll(keys.mixSlice(placementId, s)))),
+        Promise.all(
+          starts.map(async (s) => {
+            const settled = s + sliceMs <= settledBefore;
+            const hit = settled ? closedSlices.get(s) : undefined;
+            if (hit !== undefined && nowMs - hit.atMs < CLOSED_SLICE_REFRESH_MS) return hit.hash;
+            const hash = await client.hGetAll(keys.mixSlice(placementId, s));
+            if (settled) closedSlices.set(s, { atMs: nowMs, hash });
+            return hash;
+          }),
+        ),
       ]);
+      for (const s of closedSlices.keys()) if (s < starts[0]!) closedSlices.delete(s);
+      // Tagged with the flush count at its start: a flush meanwhile makes it stale at once.
+      cache = { atMs: wallMs, nowMs, generation: readGeneration, snapshot: null, closedSlices };
+      readCache.set(placementId, cache);
       const cand = typeof candJson === 'string' ? parseCandidates(candJson) : null;
       if (cand === null) return null;
       const counts = new Map<string, number>();
@@ -233,7 +331,8 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       });
       if (samples === 0) return null;
       const snapshot: MixSnapshot = { adIds: cand.adIds, counts, samples };
-      return snapshot;
+      cache.snapshot = snapshot;
+      return copy(snapshot);
     },
 
     async recentContexts(placementId) {
@@ -247,7 +346,7 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       return out;
     },
 
-    flush,
+    flush: () => flush(true),
 
     async close() {
       closed = true;
@@ -256,6 +355,10 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     },
   };
 }
+
+/** Snapshots handed out are the caller's: the cached one stays untouched. */
+const copy = (s: MixSnapshot | null): MixSnapshot | null =>
+  s === null ? null : { adIds: s.adIds, counts: new Map(s.counts), samples: s.samples };
 
 function parseCandidates(json: string): { candidateKey: string; adIds: string[] } | null {
   try {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AllotEvent } from '../../core/events/allot-event.js';
-import type { BatchHandler, EventBus, Subscription } from '../../core/ports/event-bus.js';
+import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '../../core/ports/event-bus.js';
 import { createBackPressureGate, REFRESH_MIN_MS } from '../shared/back-pressure-gate.js';
 import {
   createRedisConnection,
@@ -28,7 +28,7 @@ export interface RedisStreamsEventBusOptions {
   maxBatch?: number;
   /**
    * `publish` waits while the most backlogged group has more than this many stream entries
-   * undelivered or unacknowledged (default 200). Counted in entries, as Redis reports them; an
+   * undelivered or unacknowledged (default 1000). Counted in entries, as Redis reports them; an
    * entry holds up to 500 events (one per `publish` when publishes are small).
    */
   capacity?: number;
@@ -48,6 +48,8 @@ export interface RedisStreamsEventBusOptions {
 interface Sub {
   readonly group: string;
   readonly handler: BatchHandler;
+  readonly maxBatch: number;
+  readonly lingerMs: number;
   stopped: boolean;
   failures: number;
   /** Average events per stream entry read lately: sizes COUNT so a read ≈ `maxBatch` events. */
@@ -84,6 +86,9 @@ function parseRead(reply: unknown): Array<{ id: string; events: AllotEvent[] | n
   return out;
 }
 
+const eventsIn = (read: ReturnType<typeof parseRead>): number =>
+  read.reduce((n, m) => n + (m.events?.length ?? 0), 0);
+
 /** An entry's only field, `e`, holds a JSON array of events; a deleted entry has none. */
 function decodeEntry(fields: unknown): AllotEvent[] | null {
   if (fields === null) return [];
@@ -115,7 +120,7 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
   const key = redisKeys(opts.prefix).eventStream(opts.stream ?? 'events');
   const consumer = opts.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const maxBatch = opts.maxBatch ?? 1000;
-  const capacity = opts.capacity ?? 200;
+  const capacity = opts.capacity ?? 1000;
   const blockMs = opts.blockMs ?? 200;
   const claimIdleMs = opts.claimIdleMs ?? 30_000;
   const retryDelayMs = opts.retryDelayMs ?? 50;
@@ -158,11 +163,18 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
     await Promise.all(creating);
     const entries = Math.ceil(events.length / EVENTS_PER_ENTRY);
     await gate.admit(entries);
-    const tx = client.multi();
-    for (let i = 0; i < events.length; i += EVENTS_PER_ENTRY) {
-      tx.xAdd(key, '*', { e: JSON.stringify(events.slice(i, i + EVENTS_PER_ENTRY)) });
-    }
-    await tx.exec().catch((err: unknown) => {
+    // One entry: a bare XADD (atomic by itself); more: one MULTI, stored whole or not at all.
+    const added =
+      entries === 1
+        ? client.xAdd(key, '*', { e: JSON.stringify(events) })
+        : (() => {
+            const tx = client.multi();
+            for (let i = 0; i < events.length; i += EVENTS_PER_ENTRY) {
+              tx.xAdd(key, '*', { e: JSON.stringify(events.slice(i, i + EVENTS_PER_ENTRY)) });
+            }
+            return tx.exec();
+          })();
+    await added.catch((err: unknown) => {
       gate.release(entries);
       throw err;
     });
@@ -188,7 +200,7 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
     s.perEntry = 0.8 * s.perEntry + 0.2 * Math.max(1, events.length / read.length);
     let done = 0;
     try {
-      for (; done < events.length; done += maxBatch) await s.handler(events.slice(done, done + maxBatch));
+      for (; done < events.length; done += s.maxBatch) await s.handler(events.slice(done, done + s.maxBatch));
       s.failures = 0;
     } catch (err) {
       s.failures++;
@@ -223,13 +235,28 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
           if (r.messages.length > 0) ownPending = true;
           if (claimCursor === '0-0') claimAt = Date.now() + Math.max(100, claimIdleMs / 2);
         }
-        const count = Math.min(1000, Math.max(1, Math.round(maxBatch / s.perEntry)));
+        const count = (events: number) =>
+          String(Math.min(1000, Math.max(1, Math.round((s.maxBatch - events) / s.perEntry))));
         const wait = ownPending ? [] : ['BLOCK', String(blockMs)];
-        const cmd = ['XREADGROUP', 'GROUP', s.group, consumer, 'COUNT', String(count), ...wait];
-        const read = parseRead(await reader.sendCommand([...cmd, 'STREAMS', key, ownPending ? '0' : '>']));
+        const cmd = ['XREADGROUP', 'GROUP', s.group, consumer, 'COUNT'];
+        let read = parseRead(
+          await reader.sendCommand([...cmd, count(0), ...wait, 'STREAMS', key, ownPending ? '0' : '>']),
+        );
         if (read.length === 0) {
           ownPending = false;
           continue;
+        }
+        if (!ownPending && s.lingerMs > 0) {
+          // Linger: a few more non-blocking reads (≤ 5 per linger, not one per entry) until
+          // maxBatch events are in hand or lingerMs passed since the first read returned.
+          const until = Date.now() + s.lingerMs;
+          let events = eventsIn(read);
+          while (events < s.maxBatch && !s.stopped && Date.now() < until) {
+            await sleep(Math.min(until - Date.now(), Math.max(10, s.lingerMs / 5)));
+            const more = parseRead(await reader.sendCommand([...cmd, count(events), 'STREAMS', key, '>']));
+            read = read.concat(more);
+            events += eventsIn(more);
+          }
         }
         if (!(await deliver(s, reader, read))) {
           ownPending = true;
@@ -279,8 +306,10 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
   // Drops what no group needs any more (`lua/trim-stream.lua`): one atomic call per second.
   const trimScript = luaScript('trim-stream.lua');
   let trimming = false;
+  // Trimming is the consumers' business: a process that only publishes (a decision server)
+  // sends no trim commands.
   const trimTimer = setInterval(() => {
-    if (trimming || closed) return;
+    if (trimming || closed || subs.size === 0) return;
     trimming = true;
     void evalLua(client, trimScript, [key])
       .catch(reportError)
@@ -296,7 +325,7 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
       await p.finally(() => publishing.delete(p));
     },
 
-    subscribe(group, handler): Subscription {
+    subscribe(group, handler, options: SubscribeOptions = {}): Subscription {
       if (closed) throw new Error('event bus is closed');
       if (subs.has(group)) throw new Error(`consumer group "${group}" already subscribed`);
       // Creating the group is a round trip but `subscribe` is synchronous: publishes wait for
@@ -305,7 +334,15 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
       const settled = created.catch(() => {});
       creating.add(settled);
       void settled.then(() => creating.delete(settled));
-      const s: Sub = { group, handler, stopped: false, failures: 0, perEntry: EVENTS_PER_ENTRY };
+      const s: Sub = {
+        group,
+        handler,
+        maxBatch: options.maxBatch ?? maxBatch,
+        lingerMs: options.lingerMs ?? 0,
+        stopped: false,
+        failures: 0,
+        perEntry: EVENTS_PER_ENTRY,
+      };
       s.done = run(s, created);
       subs.set(group, s);
       return {

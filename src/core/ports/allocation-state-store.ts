@@ -12,6 +12,7 @@ import type { AllocationReport, PlacementWeights } from '../allocation/allocatio
  * - `readReport` returns the last report published for a placement, or null. Returned objects
  *   belong to the caller.
  * - `forget(placementIds)` drops placements that no longer exist.
+ * - `watch(listener)` hears every later `publish` of any process (version and weights).
  */
 export interface AllocationStateStore {
   publish(
@@ -23,5 +24,14 @@ export interface AllocationStateStore {
   ): Promise<{ version: number; weights: Map<string, PlacementWeights> } | null>;
   readReport(placementId: string): Promise<AllocationReport | null>;
   forget(placementIds: readonly string[]): Promise<void>;
+  /**
+   * Pushes each `publish` to `listener` as it happens: the new version and the weights of the
+   * placements it published (not the others). Best effort — a listener may miss one (a
+   * reconnect), so callers notice a version gap and `readWeights`. Resolves once listening;
+   * the returned function stops it.
+   */
+  watch(
+    listener: (version: number, weights: Map<string, PlacementWeights>) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
