@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScenario, renders, scenarioRequests } from '../support/allocation-scenario.js';
@@ -8,6 +10,7 @@ import { eventually, imageAd, pool } from '../support/start-allot.js';
 
 const PG_URL = process.env.ALLOT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.ALLOT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const NATS_URL = process.env.ALLOT_TEST_NATS_URL ?? '127.0.0.1:4222';
 const TOKEN = 'fleet-admin-token-0123456789';
 const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
 
@@ -23,17 +26,21 @@ interface StatusBody {
 }
 
 // The distributed issue's acceptance on one machine: 3 decision servers + 1 pipeline +
-// 1 controller + 1 manager, sharing PostgreSQL, Redis and Redis Streams, reach the targets
-// together, and a manager's target change is obeyed by every decision server within a second.
-describe('a fleet of processes', () => {
-  const schema = `allot_fleet_${tag}`;
-  const prefix = `allot-fleet-${tag}`;
+// 1 controller + 1 manager, sharing PostgreSQL, Redis and a broker (Redis Streams, then NATS
+// JetStream), reach the targets together, and a manager's target change is obeyed by every
+// decision server within a second.
+describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', (bus) => {
+  const schema = `allot_fleet_${bus}_${tag}`;
+  const prefix = `allot-fleet-${bus}-${tag}`;
+  const stream = `ALLOT_FLEET_${tag}`;
   const env = {
     ALLOT_CONFIG_DB: PG_URL,
     ALLOT_CONFIG_DB_SCHEMA: schema,
     ALLOT_REDIS_URL: REDIS_URL,
     ALLOT_REDIS_PREFIX: prefix,
-    ALLOT_BUS: 'redis',
+    ALLOT_BUS: bus,
+    ALLOT_NATS_URL: NATS_URL,
+    ALLOT_NATS_STREAM: stream,
     // Exact counting: the test compares counts with the impressions fired.
     ALLOT_SAMPLING: 'exact',
     ALLOT_ADMIN_TOKEN: TOKEN,
@@ -77,6 +84,11 @@ describe('a fleet of processes', () => {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await client.end();
     await deleteRedisPrefix(REDIS_URL, prefix);
+    if (bus === 'nats') {
+      const nc = await connectNats({ servers: NATS_URL });
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
   });
 
   it('every role answers /healthz', async () => {
@@ -135,7 +147,9 @@ describe('a fleet of processes', () => {
     const report = status.ads
       .map((e) => `${e.adId}: ${e.share.toFixed(4)} target ${e.targetShare} achievable ${e.achievableShare}`)
       .join('\n');
-    console.info(`fleet acceptance (${N} decisions over 3 servers, ${fired} impressions):\n${report}`);
+    console.info(
+      `fleet acceptance, ${bus} (${N} decisions over 3 servers, ${fired} impressions):\n${report}`,
+    );
     for (const id of ['a', 'b'])
       expect(Math.abs(by.get(id)!.share - by.get(id)!.targetShare), report).toBeLessThanOrEqual(0.005);
     const c = by.get('c')!;
