@@ -88,13 +88,12 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     pipeline: role === 'all' || role === 'pipeline',
     controller: role === 'all' || role === 'controller',
   };
-  // Frequency state is per process. In one process the aggregator confirms impressions and
-  // unrendered reservations lapse with the impression token; a decision server of a fleet never
-  // sees confirmations, so its reservations count for the whole cap window (never over the cap
-  // on that server; see docs/operations.md for fleets).
-  const frequency = createMemoryFrequencyStore({
-    pendingMs: role === 'all' ? (config.impressionTtlSeconds + 60) * 1000 : Number.POSITIVE_INFINITY,
-  });
+  // Frequency caps: with Redis, shared by every decision server of the fleet (a serve counts for
+  // its whole cap window). In one process without Redis the aggregator confirms impressions and
+  // unrendered reservations lapse with the impression token.
+  const frequency =
+    pipeline.sharedFrequency ??
+    createMemoryFrequencyStore({ pendingMs: (config.impressionTtlSeconds + 60) * 1000 });
 
   const planSource = createPlanSource({
     store,

@@ -7,6 +7,7 @@ import type { AllotConfig } from '../config/config.js';
 import type { AllocationStateStore } from '../core/ports/allocation-state-store.js';
 import type { CounterStore } from '../core/ports/counter-store.js';
 import type { EventBus } from '../core/ports/event-bus.js';
+import type { FrequencyStore } from '../core/ports/frequency-store.js';
 import type { MixStore } from '../core/ports/mix-store.js';
 
 /** The shared state of a deployment: in process (embedded) or in Redis and a broker (a fleet). */
@@ -15,6 +16,8 @@ export interface Pipeline {
   counters: CounterStore;
   mix: MixStore;
   allocationState: AllocationStateStore;
+  /** Frequency caps shared by every decision server (Redis); null = keep them in process. */
+  sharedFrequency: FrequencyStore | null;
   /** Whether the state is shared with other processes (Redis), i.e. this may be one of a fleet. */
   shared: boolean;
   /** Closes what `openPipeline` opened (after the bus has drained). */
@@ -36,6 +39,7 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
   let mix: MixStore = createMemoryMixStore({ halfLifeMs });
   let allocationState: AllocationStateStore = createMemoryAllocationStateStore();
   let bus: EventBus | null = null;
+  let sharedFrequency: FrequencyStore | null = null;
 
   if (config.redisUrl !== null) {
     const { createRedisConnection } = await import('../adapters/redis/redis-client.js');
@@ -50,7 +54,11 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
     const redisMix = createRedisMixStore({ client, prefix, halfLifeMs, onError });
     mix = redisMix;
     allocationState = createRedisAllocationStateStore({ client, prefix });
+    const { createRedisFrequencyStore } = await import('../adapters/redis/redis-frequency-store.js');
+    const frequency = createRedisFrequencyStore({ client, prefix, onError });
+    sharedFrequency = frequency;
     closers.push(async () => {
+      await frequency.close().catch(onError);
       await redisMix.close();
       await client.quit().catch(() => undefined);
     });
@@ -72,6 +80,7 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
     counters,
     mix,
     allocationState,
+    sharedFrequency,
     shared: config.redisUrl !== null,
     async close() {
       for (const close of closers.reverse()) await close();

@@ -37,7 +37,8 @@ const UNKNOWN: DecisionOutcome = { kind: 'unknownPlacement' };
 /**
  * The decision hot path around the pure selection: read the in-process plan, select, reserve
  * the frequency cap, sign one beacon token, queue the decision event, and build the response
- * from fragments serialised at plan compile time. No store round trip, no await.
+ * from fragments serialised at plan compile time. No store round trip, no await (except
+ * `prepare`'s, for a capped candidate whose user's fleet-wide count is stale).
  */
 export function createDecide(deps: DecideDeps) {
   const base = JSON.stringify(deps.publicUrl).slice(1, -1);
@@ -47,11 +48,22 @@ export function createDecide(deps: DecideDeps) {
   const req: DecisionRequest = { userId: null, context: EMPTY_CONTEXT, nowMs: 0 };
   let sampleCountdown = deps.mixSampleEvery;
 
-  return function decide(
-    placementId: string,
-    userId: string | undefined,
-    context: RequestContext | undefined,
-  ) {
+  const ready = deps.frequency.ready?.bind(deps.frequency);
+  /**
+   * With frequency caps shared by a fleet: null, or a promise to await before `decide` when the
+   * request has a capped candidate and this server's view of the user is stale. Null for
+   * everything else, so the common path stays synchronous.
+   */
+  const prepare = (placementId: string, userId: string | undefined): Promise<void> | null => {
+    if (ready === undefined || userId === undefined) return null;
+    const placement = deps.plan().placements.get(placementId);
+    if (placement === undefined || !placement.candidates.some((c) => c.cap !== null)) return null;
+    return ready(userId, deps.now());
+  };
+
+  return Object.assign(decide, { prepare });
+
+  function decide(placementId: string, userId: string | undefined, context: RequestContext | undefined) {
     const placement = deps.plan().placements.get(placementId);
     if (placement === undefined) return UNKNOWN;
     const nowMs = deps.now();
@@ -87,7 +99,7 @@ export function createDecide(deps: DecideDeps) {
     });
     const json = `{"decisionId":"${decisionId}","placementId":${placement.idJson},"ad":${ad.json}${impressionPrefix}${token}${clickPrefix}${token}"}`;
     return { kind: 'filled', json, adId: ad.id } as DecisionOutcome;
-  };
+  }
 }
 
 export type Decide = ReturnType<typeof createDecide>;

@@ -157,6 +157,44 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     expect(c.share, report).toBeGreaterThanOrEqual(0.99 * c.achievableShare!);
   }, 600_000);
 
+  it('a frequency cap holds across the decision servers (3 per user, not 3 per server)', async () => {
+    await api(
+      'POST',
+      '/v1/ads',
+      imageAd('capped', { frequencyCap: { impressions: 3, windowSeconds: 3600 } }),
+    );
+    await api('POST', '/v1/ads', imageAd('filler'));
+    await api('POST', '/v1/placements', { id: 'caps', name: 'Caps', fallbackAdId: 'filler' });
+    expect(
+      (await api('PUT', '/v1/placements/caps/targets', { targets: [{ adId: 'capped', share: 1 }] })).status,
+    ).toBe(200);
+    const decide = async (server: FleetProcess, userId: string) => {
+      const r = await fetch(`${server.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ placementId: 'caps', userId }),
+      });
+      // Null until the server has the placement (its plan follows PostgreSQL).
+      return ((await r.json()) as { ad?: { id: string } }).ad?.id ?? null;
+    };
+    for (const d of deciders) {
+      expect(await eventually(async () => (await decide(d, 'probe')) === 'capped', 5000)).toBe(true);
+    }
+    // Each user visits the three servers in turn, a page view every 300 ms (longer than a
+    // sync and re-read): with per-server caps each user would get 9.
+    const users = ['u1', 'u2', 'u3', 'u4'];
+    const served = new Map(users.map((u) => [u, 0]));
+    for (let round = 0; round < 12; round++) {
+      await Promise.all(
+        users.map(async (u, k) => {
+          if ((await decide(deciders[(round + k) % 3]!, u)) === 'capped') served.set(u, served.get(u)! + 1);
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(Object.fromEntries(served)).toEqual({ u1: 3, u2: 3, u3: 3, u4: 3 });
+  });
+
   it("a manager's target change is obeyed by every decision server within a second", async () => {
     await api('POST', '/v1/ads', imageAd('solo'));
     expect(

@@ -22,6 +22,9 @@
  *   `<p>:{as}:r`   hash: controller reports, field placementId → JSON of the `AllocationReport`.
  *   `<p>:{as}:changed`   pub/sub channel (not a key): "<version> <JSON [[placementId, weights]…]>"
  *       published with every allocation state publish; decision servers follow it.
+ *   `<p>:{u:<userId>}:fq`   hash: one user's serves of capped ads, field adId →
+ *       "<ts> <decisionId>;…" within the ad's cap window (the user id URI-encoded, so braces
+ *       cannot end the tag). Expires after the longest cap window written to it.
  *   `<p>:{st:<stream>}`   stream: event batches, field `e` = JSON array of events. Trimmed
  *       below the oldest entry any consumer group still needs.
  *
@@ -63,6 +66,8 @@ export interface RedisKeys {
   allocationWeights(): string;
   /** Hash: the controller's last report per placement. */
   allocationReports(): string;
+  /** Hash of one user's serves of capped ads (its own slot). */
+  frequencyUser(userId: string): string;
   /** Pub/sub channel announcing each allocation state publish. */
   allocationChannel(): string;
 }
@@ -84,5 +89,6 @@ export function redisKeys(prefix: string): RedisKeys {
     allocationWeights: () => `${prefix}:{as}:w`,
     allocationReports: () => `${prefix}:{as}:r`,
     allocationChannel: () => `${prefix}:{as}:changed`,
+    frequencyUser: (userId) => `${prefix}:{u:${encodeURIComponent(userId)}}:fq`,
   };
 }

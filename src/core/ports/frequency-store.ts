@@ -19,4 +19,10 @@ export interface FrequencyStore {
    * the cap window runs from when the user was served); unknown decisions count from `nowMs`.
    */
   recordImpression(userId: string, adId: string, decisionId: string, nowMs: number): void;
+  /**
+   * Shared stores only: null when this process's view of the user is fresh enough to decide
+   * on, else a promise that resolves once it was re-read (or a short timeout passed). Asked
+   * only for requests that have a capped candidate; a store kept in process has no such method.
+   */
+  ready?(userId: string, nowMs: number): Promise<void> | null;
 }

@@ -44,21 +44,27 @@ export function registerDecisionRoutes(
       },
     },
     (req, reply) => {
-      const t0 = performance.now();
-      const { placementId, userId, context } = req.body;
-      const out = decide(placementId, userId, context);
-      metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
-      corsPublic(reply);
-      if (out.kind === 'filled') {
-        metrics.decisions.inc({ result: 'filled' });
-        return reply.type('application/json; charset=utf-8').send(out.json);
-      }
-      if (out.kind === 'noFill') {
-        metrics.decisions.inc({ result: 'no_fill' });
-        return reply.code(204).send();
-      }
-      metrics.decisions.inc({ result: 'unknown_placement' });
-      return sendError(reply, 'ALLOT_ERR_PLACEMENT_NOT_FOUND', `placement "${placementId}" not found`);
+      const { placementId, userId } = req.body;
+      const wait = decide.prepare(placementId, userId);
+      if (wait === null) return respond(req.body, reply);
+      return wait.then(() => respond(req.body, reply));
     },
   );
+
+  function respond({ placementId, userId, context }: DecisionRequestBody, reply: FastifyReply) {
+    const t0 = performance.now();
+    const out = decide(placementId, userId, context);
+    metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
+    corsPublic(reply);
+    if (out.kind === 'filled') {
+      metrics.decisions.inc({ result: 'filled' });
+      return reply.type('application/json; charset=utf-8').send(out.json);
+    }
+    if (out.kind === 'noFill') {
+      metrics.decisions.inc({ result: 'no_fill' });
+      return reply.code(204).send();
+    }
+    metrics.decisions.inc({ result: 'unknown_placement' });
+    return sendError(reply, 'ALLOT_ERR_PLACEMENT_NOT_FOUND', `placement "${placementId}" not found`);
+  }
 }
