@@ -171,7 +171,18 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     ? controller.report
     : (placementId: string) => allocationState.readReport(placementId);
 
-  const changed = () => planSource.refresh();
+  // A manager's write reloads its own plan and tells the fleet, whose decision servers reload
+  // at once (their PostgreSQL poll is the safety net).
+  const changed = () => {
+    pipeline.changes?.announce();
+    return planSource.refresh();
+  };
+  if (pipeline.changes !== null && !serves.manager) {
+    const refresh = () => {
+      planSource.refresh().catch((err: unknown) => logger.warn({ err }, 'plan reload failed'));
+    };
+    stops.push(await pipeline.changes.listen(refresh));
+  }
   const placements = createPlacementService({ store, clock, changed });
   const app = await createServer({
     logger,

@@ -3,6 +3,7 @@ import { createMemoryAllocationStateStore } from '../adapters/memory/memory-allo
 import { createMemoryCounterStore } from '../adapters/memory/memory-counter-store.js';
 import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import { createMemoryMixStore } from '../adapters/memory/memory-mix-store.js';
+import type { ChangeNotifier } from '../adapters/redis/redis-change-notifier.js';
 import type { AllotConfig } from '../config/config.js';
 import type { AllocationStateStore } from '../core/ports/allocation-state-store.js';
 import type { CounterStore } from '../core/ports/counter-store.js';
@@ -18,6 +19,8 @@ export interface Pipeline {
   allocationState: AllocationStateStore;
   /** Frequency caps shared by every decision server (Redis); null = keep them in process. */
   sharedFrequency: FrequencyStore | null;
+  /** Configuration change announcements between the processes of a fleet; null = one process. */
+  changes: ChangeNotifier | null;
   /** Whether the state is shared with other processes (Redis), i.e. this may be one of a fleet. */
   shared: boolean;
   /** Closes what `openPipeline` opened (after the bus has drained). */
@@ -40,6 +43,7 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
   let allocationState: AllocationStateStore = createMemoryAllocationStateStore();
   let bus: EventBus | null = null;
   let sharedFrequency: FrequencyStore | null = null;
+  let changes: ChangeNotifier | null = null;
 
   if (config.redisUrl !== null) {
     const { createRedisConnection } = await import('../adapters/redis/redis-client.js');
@@ -57,6 +61,8 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
     const { createRedisFrequencyStore } = await import('../adapters/redis/redis-frequency-store.js');
     const frequency = createRedisFrequencyStore({ client, prefix, onError });
     sharedFrequency = frequency;
+    const { createRedisChangeNotifier } = await import('../adapters/redis/redis-change-notifier.js');
+    changes = createRedisChangeNotifier({ client, prefix, onError });
     closers.push(async () => {
       await frequency.close().catch(onError);
       await redisMix.close();
@@ -81,6 +87,7 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
     mix,
     allocationState,
     sharedFrequency,
+    changes,
     shared: config.redisUrl !== null,
     async close() {
       for (const close of closers.reverse()) await close();

@@ -21,8 +21,12 @@ export function createPlanSource(deps: {
     const out = new Map<string, ReadonlyMap<string, number>>();
     for (const [id, w] of weights) {
       const placement = p.placements.get(id);
-      if (placement !== undefined && placement.targetsVersion === w.targetsVersion) out.set(id, w.weights);
-      else weights.delete(id);
+      // Fitted to a placement or targets this process has not loaded yet (the controller was
+      // quicker): kept for when it has (a few bytes, even for a placement since deleted).
+      // Fitted to older targets: dropped.
+      if (placement === undefined) continue;
+      if (placement.targetsVersion === w.targetsVersion) out.set(id, w.weights);
+      else if (w.targetsVersion < placement.targetsVersion) weights.delete(id);
     }
     return out;
   };

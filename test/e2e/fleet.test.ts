@@ -43,6 +43,9 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     ALLOT_NATS_STREAM: stream,
     // Exact counting: the test compares counts with the impressions fired.
     ALLOT_SAMPLING: 'exact',
+    // Config changes reach the decision servers by the Redis announcement alone: a PostgreSQL
+    // poll a minute apart cannot make the one-second bar below.
+    ALLOT_PLAN_POLL_MS: '60000',
     ALLOT_ADMIN_TOKEN: TOKEN,
     ALLOT_BEACON_SECRET: 'fleet-beacon-secret-0123456789abcdef0123',
   };

@@ -20,6 +20,7 @@ export interface RedisFrequencyStoreOptions {
 }
 
 export type RedisFrequencyStore = FrequencyStore & {
+  ready(userId: string, nowMs: number): Promise<void> | null;
   /** Writes pending serves and re-reads the users waiting for it; resolves when done. */
   sync(): Promise<void>;
   /** Stops the timer after a last sync. The connection stays open. */

@@ -22,6 +22,8 @@
  *   `<p>:{as}:r`   hash: controller reports, field placementId → JSON of the `AllocationReport`.
  *   `<p>:{as}:changed`   pub/sub channel (not a key): "<version> <JSON [[placementId, weights]…]>"
  *       published with every allocation state publish; decision servers follow it.
+ *   `<p>:{cfg}:changed`   pub/sub channel (not a key): announces a configuration change (the
+ *       manager's writes), so decision servers reload their plan without waiting for their poll.
  *   `<p>:{u:<userId>}:fq`   hash: one user's serves of capped ads, field adId →
  *       "<ts> <decisionId>;…" within the ad's cap window (the user id URI-encoded, so braces
  *       cannot end the tag). Expires after the longest cap window written to it.
@@ -66,6 +68,8 @@ export interface RedisKeys {
   allocationWeights(): string;
   /** Hash: the controller's last report per placement. */
   allocationReports(): string;
+  /** Pub/sub channel announcing configuration changes. */
+  configChannel(): string;
   /** Hash of one user's serves of capped ads (its own slot). */
   frequencyUser(userId: string): string;
   /** Pub/sub channel announcing each allocation state publish. */
@@ -89,6 +93,7 @@ export function redisKeys(prefix: string): RedisKeys {
     allocationWeights: () => `${prefix}:{as}:w`,
     allocationReports: () => `${prefix}:{as}:r`,
     allocationChannel: () => `${prefix}:{as}:changed`,
+    configChannel: () => `${prefix}:{cfg}:changed`,
     frequencyUser: (userId) => `${prefix}:{u:${encodeURIComponent(userId)}}:fq`,
   };
 }
