@@ -93,7 +93,9 @@ const stats = async (client) => {
   const net = await client.info('stats');
   const bytesIn = Number(net.match(/total_net_input_bytes:(\d+)/)[1]);
   const bytesOut = Number(net.match(/total_net_output_bytes:(\d+)/)[1]);
-  return { calls, byCommand, bytes: bytesIn + bytesOut };
+  const mem = await client.info('memory');
+  const memory = Number(mem.match(/used_memory:(\d+)/)[1]);
+  return { calls, byCommand, bytes: bytesIn + bytesOut, memory };
 };
 
 try {
@@ -203,6 +205,9 @@ try {
   console.log(`| Redis bytes per beacon (in + out) | ${(beaconBytes / beacons.requests.total).toFixed(1)} |`);
   console.log(
     `| idle fleet: Redis commands per second (same length, no load) | ${idlePerSecond.toFixed(1)} |`,
+  );
+  console.log(
+    `| Redis memory growth per decision + its beacon (dedup ids, counters; stream entries with the Redis bus) | ${((b1.memory - s0.memory) / decisions).toFixed(1)} bytes |`,
   );
   const top = (a, b, per) =>
     Object.entries(b.byCommand)
