@@ -27,15 +27,22 @@ const bus = await createRedisStreamsEventBus({
 // Slow the handler down so that a SIGKILL lands between counting and acknowledging.
 const slowBus: EventBus = {
   ...bus,
-  subscribe: (group, handler) =>
-    bus.subscribe(group, async (batch: readonly AllotEvent[]) => {
-      await handler(batch);
-      if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
-    }),
+  subscribe: (group, handler, options) =>
+    bus.subscribe(
+      group,
+      async (batch: readonly AllotEvent[]) => {
+        await handler(batch);
+        if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+      },
+      options,
+    ),
 };
 const hour = 3_600_000;
 startAggregator({
   bus: slowBus,
+  // Lingering like a fleet's pipeline (ALLOT_COUNT_INTERVAL_MS), so a kill can also land while
+  // a gathered batch is held unacknowledged.
+  batching: { lingerMs: 100, maxBatch: 2000 },
   counters: createRedisCounterStore({ client, prefix }),
   frequency: createMemoryFrequencyStore({ pendingMs: 60_000 }),
   plan: () => EMPTY_PLAN,
