@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { createAllot } from '../app/create-allot.js';
 import { ConfigError, loadConfig } from '../config/config.js';
@@ -19,22 +20,66 @@ Configuration comes from environment variables (docs/configuration.md):
   PORT (8080)  HOST (127.0.0.1)  ALLOT_DATA_DIR (./.allot)  ALLOT_ADMIN_TOKEN
   ALLOT_CONFIG_DB (sqlite:<dataDir>/config.sqlite | postgres://…)  ALLOT_BEACON_SECRET
   ALLOT_PUBLIC_URL  ALLOT_IMPRESSION_TTL_SECONDS (900)  ALLOT_CLICK_TTL_SECONDS (86400)
-  ALLOT_LOG_LEVEL (info)
+  ALLOT_LOG_LEVEL (info)  ALLOT_WORKERS (1; role decision: node:cluster workers)
 `;
+
+/**
+ * `ALLOT_WORKERS=N` with role decision: this process forks N workers that share the port
+ * (node:cluster), replaces any that dies, and on SIGTERM/SIGINT stops them gracefully.
+ */
+function startPrimary(workers: number): void {
+  let stopping = false;
+  let listening = 0;
+  for (let i = 0; i < workers; i++) cluster.fork();
+  // Announced once every worker listens (a replacement listening later is not announced again).
+  cluster.on('listening', (_worker, address) => {
+    if (++listening !== workers) return;
+    const host = address.address === null || address.address.includes(':') ? '127.0.0.1' : address.address;
+    process.stdout.write(
+      `\nAllot (role decision, ${workers} workers, primary ${process.pid}) is running at http://${host}:${address.port}\n\n`,
+    );
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    cluster.fork();
+  });
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const live = Object.values(cluster.workers ?? {});
+    if (live.length === 0) process.exit(0);
+    for (const w of live) w?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
 
 async function start(role: string | undefined): Promise<void> {
   const config = loadConfig(undefined, undefined, role === undefined ? {} : { role });
+  if (config.workers > 1 && cluster.isPrimary) {
+    startPrimary(config.workers);
+    return;
+  }
   const allot = await createAllot(config);
   const url = await allot.listen();
-  // The generated token is shown once, when it is created; later starts say where it is.
-  const tokenLine = {
-    generated: `admin token: ${allot.adminToken}  (generated; stored in ${config.dataDir}/admin-token)`,
-    file: `admin token: in ${config.dataDir}/admin-token`,
-    env: 'admin token: from ALLOT_ADMIN_TOKEN',
-  }[allot.adminTokenSource];
-  process.stdout.write(
-    `\nAllot (role ${config.role}) is running at ${url}\n  ${tokenLine}\n  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json   metrics: ${url}/metrics\n\n`,
-  );
+  if (cluster.isWorker) {
+    // The primary announces the address; a worker only logs that it is up.
+    allot.logger.info({ url, worker: cluster.worker?.id }, 'worker listening');
+  } else {
+    // The generated token is shown once, when it is created; later starts say where it is.
+    const tokenLine = {
+      generated: `admin token: ${allot.adminToken}  (generated; stored in ${config.dataDir}/admin-token)`,
+      file: `admin token: in ${config.dataDir}/admin-token`,
+      env: 'admin token: from ALLOT_ADMIN_TOKEN',
+    }[allot.adminTokenSource];
+    process.stdout.write(
+      `\nAllot (role ${config.role}) is running at ${url}\n  ${tokenLine}\n  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json   metrics: ${url}/metrics\n\n`,
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

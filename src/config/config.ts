@@ -44,6 +44,8 @@ export interface AllotConfig {
   natsUrl: string | null;
   /** JetStream stream holding Allot's events. */
   natsStream: string;
+  /** node:cluster workers sharing the port (role decision only; 1 = no cluster). */
+  workers: number;
   /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
   countIntervalMs: number;
   /** How long a process gathers the events it emits before one bus publish (0 = per tick). */
@@ -197,9 +199,15 @@ export function loadConfig(
     natsUrl,
     natsStream,
     sampling,
+    workers: int('ALLOT_WORKERS', 1, 1, 256),
     countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 1000, 0, 60_000),
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };
+  if (config.workers > 1 && role !== 'decision') {
+    problems.push(
+      `ALLOT_WORKERS > 1 is for role decision (stateless); run more processes of role ${role} instead`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

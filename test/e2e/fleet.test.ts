@@ -198,6 +198,32 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     expect(Object.fromEntries(served)).toEqual({ u1: 3, u2: 3, u3: 3, u4: 3 });
   });
 
+  it('a decision server with ALLOT_WORKERS=2 answers from two worker processes and stops cleanly', async () => {
+    const clustered = await startRole('decision', { ...env, ALLOT_WORKERS: '2' });
+    try {
+      const pids = new Set<number>();
+      for (let i = 0; i < 40 && pids.size < 2; i++) {
+        // A new connection each time: the primary hands connections to workers in turn.
+        const r = await fetch(`${clustered.url}/healthz`, { headers: { connection: 'close' } });
+        pids.add(((await r.json()) as { pid: number }).pid);
+      }
+      expect(pids.size).toBe(2);
+      expect(pids.has(clustered.child.pid!)).toBe(false);
+      const ok = await eventually(async () => {
+        const r = await fetch(`${clustered.url}/v1/decisions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"placementId":"caps","userId":"w1"}',
+        });
+        return r.status === 200;
+      }, 5000);
+      expect(ok).toBe(true);
+    } finally {
+      await stopProcess(clustered);
+    }
+    expect(clustered.child.exitCode).toBe(0);
+  });
+
   it("a manager's target change is obeyed by every decision server within a second", async () => {
     await api('POST', '/v1/ads', imageAd('solo'));
     expect(

@@ -11,7 +11,8 @@ export interface RedisFrequencyStoreOptions {
   syncIntervalMs?: number;
   /** A user's shared state older than this is re-read before a capped decision (default 100 ms). */
   refreshMs?: number;
-  /** Longest a decision waits for that read; then it decides on what it knows (default 20 ms). */
+  /** Longest a decision waits for that read; then it decides on what it knows (default 100 ms:
+   *  a read takes about a millisecond, so this only bounds the wait while Redis struggles). */
   readyTimeoutMs?: number;
   /** Users kept in memory, least recently used dropped first (default 1,000,000). */
   maxUsers?: number;
@@ -55,7 +56,7 @@ const syncScript = luaScript('frequency-sync.lua');
  *
  * Only a request with a capped candidate, from a user last read over `refreshMs` ago (or
  * never), waits for a read (`ready`, batched with the other users waiting, at most
- * `readyTimeoutMs`); every other decision makes no Redis round trip. So a cap holds
+ * `readyTimeoutMs`, 100 ms); every other decision makes no Redis round trip. So a cap holds
  * fleet-wide up to a race: a user served by two servers within `refreshMs` + `syncIntervalMs`
  * (≈ 120 ms) can exceed it by the serves the other server made meanwhile. A user whose
  * requests all go to one server (sticky load balancing) is capped exactly.
@@ -70,7 +71,7 @@ export function createRedisFrequencyStore(opts: RedisFrequencyStoreOptions): Red
   const keys = redisKeys(opts.prefix);
   const clock = opts.clock ?? Date.now;
   const refreshMs = opts.refreshMs ?? 100;
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 20;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 100;
   /** The sync that `ready` callers wait for, started on the next tick. */
   let soon: Promise<void> | null = null;
   const maxUsers = opts.maxUsers ?? 1_000_000;

@@ -10,6 +10,8 @@ export function registerOpsRoutes(app: FastifyInstance, metrics: Metrics, plan: 
     { schema: { tags: ['operations'], summary: 'Liveness and plan revision' } },
     async () => ({
       status: 'ok',
+      /** Which process answered (a decision server may run several workers). */
+      pid: process.pid,
       planRevision: plan().revision,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     }),
