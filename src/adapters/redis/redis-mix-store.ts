@@ -78,7 +78,7 @@ interface PlacementBuffer {
  * returning to earlier candidates within the horizon brings their samples back (they describe
  * the same candidates, so they are still valid).
  *
- * Round trips: a flush is one MULTI/EXEC (skipped, samples kept, while the connection is down,
+ * Round trips: a flush is one MULTI/EXEC per placement, all in one round trip (skipped, samples kept, while the connection is down,
  * so node-redis's offline queue never holds an unbounded backlog); a read is one pipeline of
  * GET + one HGETALL per slice; `recentContexts` one LRANGE. A MULTI whose connection dies after
  * Redis ran it but before the reply is merged back and counted twice: the mix is a sampled
@@ -134,8 +134,11 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     const now = Date.now();
     const withContexts = forceContexts || now >= contextsDueMs;
     if (withContexts) contextsDueMs = now + contextsIntervalMs;
-    const tx = client.multi();
+    // One MULTI per placement (its keys share a hash tag, so each is valid on Redis Cluster),
+    // all sent in one tick: one round trip. A placement whose MULTI failed is merged back alone.
+    const writes: Array<Promise<unknown>> = [];
     for (const [placementId, b] of batch) {
+      const tx = client.multi();
       for (const [start, fields] of b.slices) {
         const key = keys.mixSlice(placementId, start);
         for (const [field, n] of fields) tx.hIncrBy(key, field, n);
@@ -150,31 +153,34 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       }
       if (!withContexts) {
         if (b.contexts.length > 0) pendingContexts.set(placementId, b.contexts);
-        continue;
+        b.contexts = [];
+      } else {
+        const earlier = pendingContexts.get(placementId);
+        if (earlier !== undefined) b.contexts = earlier.concat(b.contexts).slice(-maxContexts);
+        pendingContexts.delete(placementId);
+        if (b.contexts.length > 0) {
+          const ctxKey = keys.mixContexts(placementId);
+          tx.lPush(
+            ctxKey,
+            b.contexts.slice(-maxContexts).map((c) => JSON.stringify(c)),
+          );
+          tx.lTrim(ctxKey, 0, maxContexts - 1);
+          tx.expire(ctxKey, CONTEXTS_TTL_SECONDS);
+        }
       }
-      const earlier = pendingContexts.get(placementId);
-      if (earlier !== undefined) b.contexts = earlier.concat(b.contexts).slice(-maxContexts);
-      pendingContexts.delete(placementId);
-      if (b.contexts.length > 0) {
-        const ctxKey = keys.mixContexts(placementId);
-        tx.lPush(
-          ctxKey,
-          b.contexts.slice(-maxContexts).map((c) => JSON.stringify(c)),
-        );
-        tx.lTrim(ctxKey, 0, maxContexts - 1);
-        tx.expire(ctxKey, CONTEXTS_TTL_SECONDS);
-      }
+      writes.push(
+        tx.exec().catch((err: unknown) => {
+          candidatesWritten.delete(placementId);
+          mergeBack(new Map([[placementId, b]]));
+          throw err;
+        }),
+      );
     }
-    return tx.exec().then(
-      () => {
-        generation++;
-      },
-      (err: unknown) => {
-        for (const id of batch.keys()) candidatesWritten.delete(id);
-        mergeBack(batch);
-        throw err;
-      },
-    );
+    return Promise.allSettled(writes).then((results) => {
+      generation++;
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    });
   }
 
   /** Puts a failed batch back under what was recorded since (newer candidates and contexts win). */
