@@ -200,7 +200,7 @@ export function loadConfig(
     natsStream,
     sampling,
     workers: int('ALLOT_WORKERS', 1, 1, 256),
-    countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 1000, 0, 60_000),
+    countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 500, 0, 60_000),
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };
   if (config.workers > 1 && role !== 'decision') {

@@ -19,7 +19,7 @@ export interface AggregatorDeps {
   sampling?: SamplingPolicy;
   onCounted?: (type: EventType, counted: number, duplicates: number) => void;
   /** Batches to ask the bus for: a shared counter store costs per batch, so a fleet's
-   *  aggregator lingers (`ALLOT_COUNT_INTERVAL_MS`) and counts a second of events at once. */
+   *  aggregator lingers (`ALLOT_COUNT_INTERVAL_MS`) and counts half a second of events at once. */
   batching?: SubscribeOptions;
 }
 

@@ -25,6 +25,10 @@ interface StatusBody {
   }>;
 }
 
+/** POST /v1/decisions on one server. */
+const decideAt = (url: string, body: string): Promise<Response> =>
+  fetch(`${url}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
 // The distributed issue's acceptance on one machine: 3 decision servers + 1 pipeline +
 // 1 controller + 1 manager, sharing PostgreSQL, Redis and a broker (Redis Streams, then NATS
 // JetStream), reach the targets together, and a manager's target change is obeyed by every
@@ -100,11 +104,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     expect(
       (await fetch(`${deciders[0]!.url}/v1/ads`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
     ).toBe(404);
-    const d = await fetch(`${manager.url}/v1/decisions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"placementId":"x"}',
-    });
+    const d = await decideAt(manager.url, '{"placementId":"x"}');
     expect(d.status).toBe(404);
   });
 
@@ -112,11 +112,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     await createScenario(api);
     for (const d of deciders) {
       const ready = await eventually(async () => {
-        const r = await fetch(`${d.url}/v1/decisions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{"placementId":"news"}',
-        });
+        const r = await decideAt(d.url, '{"placementId":"news"}');
         return r.status === 200;
       }, 5000);
       expect(ready).toBe(true);
@@ -127,11 +123,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     let fired = 0;
     await pool(N, 24, async (i) => {
       const server = deciders[i % 3]!;
-      const res = await fetch(`${server.url}/v1/decisions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(reqs[i]!.body),
-      });
+      const res = await decideAt(server.url, JSON.stringify(reqs[i]!.body));
       expect(res.status).toBe(200);
       const d = (await res.json()) as { ad: { id: string }; impressionUrl: string };
       if (renders(d.ad.id, reqs[i]!)) {
@@ -172,11 +164,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
       (await api('PUT', '/v1/placements/caps/targets', { targets: [{ adId: 'capped', share: 1 }] })).status,
     ).toBe(200);
     const decide = async (server: FleetProcess, userId: string) => {
-      const r = await fetch(`${server.url}/v1/decisions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ placementId: 'caps', userId }),
-      });
+      const r = await decideAt(server.url, JSON.stringify({ placementId: 'caps', userId }));
       // Null until the server has the placement (its plan follows PostgreSQL).
       return ((await r.json()) as { ad?: { id: string } }).ad?.id ?? null;
     };
@@ -210,11 +198,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
       expect(pids.size).toBe(2);
       expect(pids.has(clustered.child.pid!)).toBe(false);
       const ok = await eventually(async () => {
-        const r = await fetch(`${clustered.url}/v1/decisions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{"placementId":"caps","userId":"w1"}',
-        });
+        const r = await decideAt(clustered.url, '{"placementId":"caps","userId":"w1"}');
         return r.status === 200;
       }, 5000);
       expect(ok).toBe(true);
@@ -232,11 +216,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     const obeyed = await Promise.all(
       deciders.map((d) =>
         eventually(async () => {
-          const r = await fetch(`${d.url}/v1/decisions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: '{"placementId":"news"}',
-          });
+          const r = await decideAt(d.url, '{"placementId":"news"}');
           return ((await r.json()) as { ad: { id: string } }).ad.id === 'solo';
         }, 1000),
       ),

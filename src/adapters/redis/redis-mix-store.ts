@@ -45,8 +45,10 @@ const MAX_BUFFERED_FIELDS = 100_000;
 
 /** A closed slice changes only after a failed flush; it is read again this often at most. */
 const CLOSED_SLICE_REFRESH_MS = 300_000;
-/** How soon the samples of a placement new to this process are written. */
+/** How often the samples of a placement new to this process (or to its candidates) are
+ *  written during its first `YOUNG_MS`: the controller fits it on its first samples. */
 const NEW_PLACEMENT_TICK_MS = 250;
+const YOUNG_MS = 10_000;
 /** A read is reused only once the mix holds this many samples (before, every read is fresh). */
 const MATURE_SAMPLES = 10_000;
 
@@ -102,7 +104,7 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
   /** Contexts held back until the next contexts write (the newest `maxContexts` per placement). */
   const pendingContexts = new Map<string, RequestContext[]>();
   /** What this process last wrote as each placement's candidates, and when. */
-  const candidatesWritten = new Map<string, { key: string; atMs: number }>();
+  const candidatesWritten = new Map<string, { key: string; atMs: number; sinceMs: number }>();
   /** placement → the last read (whole snapshot) and the closed slices' hashes. */
   const readCache = new Map<
     string,
@@ -149,7 +151,8 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       if (written?.key !== b.candidateKey || now - written.atMs > sliceMs) {
         const cand = JSON.stringify({ candidateKey: b.candidateKey, adIds: b.adIds });
         tx.set(keys.mixCandidates(placementId), cand, { EX: sliceTtlSeconds });
-        candidatesWritten.set(placementId, { key: b.candidateKey, atMs: now });
+        const sinceMs = written?.key === b.candidateKey ? written.sinceMs : now;
+        candidatesWritten.set(placementId, { key: b.candidateKey, atMs: now, sinceMs });
       }
       if (!withContexts) {
         if (b.contexts.length > 0) pendingContexts.set(placementId, b.contexts);
@@ -234,10 +237,14 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
 
   const flushIntervalMs = opts.flushIntervalMs ?? 2000;
   let lastFlushMs = Date.now();
-  /** A placement (or candidate set) this process never flushed is written on the next tick, not
-   *  a full interval later: the controller fits a new placement on its first samples. */
+  /** A placement (or candidate set) this process wrote first under `YOUNG_MS` ago is written
+   *  every tick, not every interval: the controller fits a new placement on its first samples. */
   const isNew = (): boolean => {
-    for (const [id, b] of buffer) if (candidatesWritten.get(id)?.key !== b.candidateKey) return true;
+    const now = Date.now();
+    for (const [id, b] of buffer) {
+      const w = candidatesWritten.get(id);
+      if (w?.key !== b.candidateKey || now - w.sinceMs < YOUNG_MS) return true;
+    }
     return false;
   };
   const timer: NodeJS.Timeout = setInterval(
