@@ -45,10 +45,8 @@ const MAX_BUFFERED_FIELDS = 100_000;
 
 /** A closed slice changes only after a failed flush; it is read again this often at most. */
 const CLOSED_SLICE_REFRESH_MS = 300_000;
-/** How often the samples of a placement new to this process (or to its candidates) are
- *  written during its first `YOUNG_MS`: the controller fits it on its first samples. */
+/** How soon the samples of a placement new to this process (or to its candidates) are written. */
 const NEW_PLACEMENT_TICK_MS = 250;
-const YOUNG_MS = 10_000;
 /** A read is reused only once the mix holds this many samples (before, every read is fresh). */
 const MATURE_SAMPLES = 10_000;
 
@@ -80,11 +78,11 @@ interface PlacementBuffer {
  * returning to earlier candidates within the horizon brings their samples back (they describe
  * the same candidates, so they are still valid).
  *
- * Round trips: a flush is one MULTI/EXEC per placement, all in one round trip (skipped, samples kept, while the connection is down,
+ * Round trips: a flush is one pipeline of plain commands (skipped, samples kept, while the connection is down,
  * so node-redis's offline queue never holds an unbounded backlog); a read is one pipeline of
- * GET + one HGETALL per slice; `recentContexts` one LRANGE. A MULTI whose connection dies after
- * Redis ran it but before the reply is merged back and counted twice: the mix is a sampled
- * estimate and this needs a crash at that instant.
+ * GET + one HGETALL per slice; `recentContexts` one LRANGE. A flush whose connection dies after
+ * Redis applied some of it is merged back and those samples counted twice: the mix is a
+ * sampled estimate and this needs a failure at that instant.
  */
 export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
   const { client, halfLifeMs } = opts;
@@ -104,7 +102,10 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
   /** Contexts held back until the next contexts write (the newest `maxContexts` per placement). */
   const pendingContexts = new Map<string, RequestContext[]>();
   /** What this process last wrote as each placement's candidates, and when. */
-  const candidatesWritten = new Map<string, { key: string; atMs: number; sinceMs: number }>();
+  const candidatesWritten = new Map<string, { key: string; atMs: number }>();
+  /** Slice keys this process has set the expiry of, with their start (once per slice: the
+   *  expiry, a horizon and two slices long, outlives the slice's writes). */
+  const expirySet = new Map<string, number>();
   /** placement → the last read (whole snapshot) and the closed slices' hashes. */
   const readCache = new Map<
     string,
@@ -134,25 +135,33 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     const batch = buffer;
     buffer = new Map();
     const now = Date.now();
+    // Forget slices past the horizon of the newest written (sample times, not this clock).
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const b of batch.values()) for (const start of b.slices.keys()) newest = Math.max(newest, start);
+    for (const [key, start] of expirySet) if (start < newest - horizonMs - sliceMs) expirySet.delete(key);
     const withContexts = forceContexts || now >= contextsDueMs;
     if (withContexts) contextsDueMs = now + contextsIntervalMs;
-    // One MULTI per placement (its keys share a hash tag, so each is valid on Redis Cluster),
-    // all sent in one tick: one round trip. A placement whose MULTI failed is merged back alone.
+    // Plain commands, all sent in one tick: one round trip (node-redis pipelines them). Each
+    // placement's keys share a hash tag. A placement whose commands failed is merged back
+    // alone; those of its commands Redis did apply are then counted twice — the mix is a
+    // sampled estimate, and this needs a failure mid-flush.
     const writes: Array<Promise<unknown>> = [];
     for (const [placementId, b] of batch) {
-      const tx = client.multi();
+      const tx: Array<Promise<unknown>> = [];
       for (const [start, fields] of b.slices) {
         const key = keys.mixSlice(placementId, start);
-        for (const [field, n] of fields) tx.hIncrBy(key, field, n);
-        tx.expire(key, sliceTtlSeconds);
+        for (const [field, n] of fields) tx.push(client.hIncrBy(key, field, n));
+        if (!expirySet.has(key)) {
+          tx.push(client.expire(key, sliceTtlSeconds));
+          expirySet.set(key, start);
+        }
       }
       // The candidates only when they changed, or to renew their expiry once a slice long.
       const written = candidatesWritten.get(placementId);
       if (written?.key !== b.candidateKey || now - written.atMs > sliceMs) {
         const cand = JSON.stringify({ candidateKey: b.candidateKey, adIds: b.adIds });
-        tx.set(keys.mixCandidates(placementId), cand, { EX: sliceTtlSeconds });
-        const sinceMs = written?.key === b.candidateKey ? written.sinceMs : now;
-        candidatesWritten.set(placementId, { key: b.candidateKey, atMs: now, sinceMs });
+        tx.push(client.set(keys.mixCandidates(placementId), cand, { EX: sliceTtlSeconds }));
+        candidatesWritten.set(placementId, { key: b.candidateKey, atMs: now });
       }
       if (!withContexts) {
         if (b.contexts.length > 0) pendingContexts.set(placementId, b.contexts);
@@ -163,17 +172,20 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
         pendingContexts.delete(placementId);
         if (b.contexts.length > 0) {
           const ctxKey = keys.mixContexts(placementId);
-          tx.lPush(
-            ctxKey,
-            b.contexts.slice(-maxContexts).map((c) => JSON.stringify(c)),
+          tx.push(
+            client.lPush(
+              ctxKey,
+              b.contexts.slice(-maxContexts).map((c) => JSON.stringify(c)),
+            ),
           );
-          tx.lTrim(ctxKey, 0, maxContexts - 1);
-          tx.expire(ctxKey, CONTEXTS_TTL_SECONDS);
+          tx.push(client.lTrim(ctxKey, 0, maxContexts - 1));
+          tx.push(client.expire(ctxKey, CONTEXTS_TTL_SECONDS));
         }
       }
       writes.push(
-        tx.exec().catch((err: unknown) => {
+        Promise.all(tx).catch((err: unknown) => {
           candidatesWritten.delete(placementId);
+          for (const start of b.slices.keys()) expirySet.delete(keys.mixSlice(placementId, start));
           mergeBack(new Map([[placementId, b]]));
           throw err;
         }),
@@ -236,23 +248,24 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
   };
 
   const flushIntervalMs = opts.flushIntervalMs ?? 2000;
-  let lastFlushMs = Date.now();
-  /** A placement (or candidate set) this process wrote first under `YOUNG_MS` ago is written
-   *  every tick, not every interval: the controller fits a new placement on its first samples. */
-  const isNew = (): boolean => {
-    const now = Date.now();
-    for (const [id, b] of buffer) {
-      const w = candidatesWritten.get(id);
-      if (w?.key !== b.candidateKey || now - w.sinceMs < YOUNG_MS) return true;
-    }
+  /** Ramp: after samples of candidates this process never wrote, flushes come 250 ms, then
+   *  500 ms, 1 s… apart up to the interval, so the controller fits a new placement on its first
+   *  samples without every placement being written four times a second. */
+  let rampMs = flushIntervalMs;
+  let nextFlushMs = Date.now() + flushIntervalMs;
+  const hasNewCandidates = (): boolean => {
+    for (const [id, b] of buffer) if (candidatesWritten.get(id)?.key !== b.candidateKey) return true;
     return false;
   };
   const timer: NodeJS.Timeout = setInterval(
     () => {
       // A flush still waiting on Redis holds its batch; the next tick takes what came since.
       if (running > 0) return;
-      if (Date.now() - lastFlushMs < flushIntervalMs && !isNew()) return;
-      lastFlushMs = Date.now();
+      const now = Date.now();
+      if (hasNewCandidates()) rampMs = Math.min(flushIntervalMs, NEW_PLACEMENT_TICK_MS);
+      else if (now < nextFlushMs) return;
+      nextFlushMs = now + rampMs;
+      rampMs = Math.min(flushIntervalMs, rampMs * 2);
       flush(false).catch(onError);
     },
     Math.min(flushIntervalMs, NEW_PLACEMENT_TICK_MS),

@@ -247,12 +247,12 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
           continue;
         }
         if (!ownPending && s.lingerMs > 0) {
-          // Linger: a few more non-blocking reads (≤ 5 per linger, not one per entry) until
+          // Linger: a few more non-blocking reads (≤ 3 per linger, not one per entry) until
           // maxBatch events are in hand or lingerMs passed since the first read returned.
           const until = Date.now() + s.lingerMs;
           let events = eventsIn(read);
           while (events < s.maxBatch && !s.stopped && Date.now() < until) {
-            await sleep(Math.min(until - Date.now(), Math.max(10, s.lingerMs / 5)));
+            await sleep(Math.min(until - Date.now(), Math.max(10, s.lingerMs / 3)));
             const more = parseRead(await reader.sendCommand([...cmd, count(events), 'STREAMS', key, '>']));
             read = read.concat(more);
             events += eventsIn(more);
