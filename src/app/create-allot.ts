@@ -142,6 +142,17 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       },
     });
     stops.push(() => aggregator.stop());
+    if (config.archiveDir !== null) {
+      // DuckDB is loaded only by processes that archive.
+      const { createParquetArchive } = await import('../archive/parquet-archive.js');
+      const { startArchiver } = await import('../archive/archiver.js');
+      const archive = await createParquetArchive({ dir: config.archiveDir });
+      const archiver = startArchiver({ bus, archive, lingerMs: config.archiveFlushMs });
+      stops.push(async () => {
+        await archiver.stop();
+        await archive.close();
+      });
+    }
   }
 
   const controller = createAllocationController({

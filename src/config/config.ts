@@ -44,6 +44,10 @@ export interface AllotConfig {
   natsUrl: string | null;
   /** JetStream stream holding Allot's events. */
   natsStream: string;
+  /** Folder of the Parquet event archive (default `<dataDir>/archive`); null = off. */
+  archiveDir: string | null;
+  /** How long the archiver gathers events per file write. */
+  archiveFlushMs: number;
   /** node:cluster workers sharing the port (role decision only; 1 = no cluster). */
   workers: number;
   /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
@@ -170,6 +174,13 @@ export function loadConfig(
     intervalSeconds: int('ALLOT_SAMPLING_INTERVAL_SECONDS', 60, 1, 86_400),
   };
 
+  const archiveDir = (): string | null => {
+    const raw = str('ALLOT_ARCHIVE_DIR');
+    if (raw === 'off') return null;
+    if (raw === null) return resolve(dataDir, 'archive');
+    return isAbsolute(raw) ? raw : resolve(cwd, raw);
+  };
+
   const logLevel = (str('ALLOT_LOG_LEVEL') ?? 'info') as AllotConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`ALLOT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -200,6 +211,8 @@ export function loadConfig(
     natsStream,
     sampling,
     workers: int('ALLOT_WORKERS', 1, 1, 256),
+    archiveDir: archiveDir(),
+    archiveFlushMs: int('ALLOT_ARCHIVE_FLUSH_MS', 5000, 10, 600_000),
     countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 500, 0, 60_000),
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };

@@ -28,7 +28,7 @@ export interface RedisStreamsEventBusOptions {
   maxBatch?: number;
   /**
    * `publish` waits while the most backlogged group has more than this many stream entries
-   * undelivered or unacknowledged (default 1000). Counted in entries, as Redis reports them; an
+   * undelivered or unacknowledged (default 10,000: the archive consumer holds seconds of entries). Counted in entries, as Redis reports them; an
    * entry holds up to 500 events (one per `publish` when publishes are small).
    */
   capacity?: number;
@@ -120,7 +120,7 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
   const key = redisKeys(opts.prefix).eventStream(opts.stream ?? 'events');
   const consumer = opts.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const maxBatch = opts.maxBatch ?? 1000;
-  const capacity = opts.capacity ?? 1000;
+  const capacity = opts.capacity ?? 10_000;
   const blockMs = opts.blockMs ?? 200;
   const claimIdleMs = opts.claimIdleMs ?? 30_000;
   const retryDelayMs = opts.retryDelayMs ?? 50;
