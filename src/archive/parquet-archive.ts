@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { AllotEvent } from '../core/events/allot-event.js';
 
+/** Rows appended between yields to the event loop. */
+const APPEND_SLICE = 2000;
+
 /** Version of the archived event schema (a column of every file, and part of file names). */
 export const ARCHIVE_SCHEMA_VERSION = 1;
 
@@ -17,14 +20,13 @@ export interface ArchivedCount {
 
 /**
  * Events as Parquet in a local folder, Hive-partitioned by UTC date and hour
- * (`dt=YYYY-MM-DD/hour=HH/`), written and read with DuckDB — the archive issue's first piece:
- * not yet fed by the pipeline.
+ * (`dt=YYYY-MM-DD/hour=HH/`), written and read with DuckDB; fed by `archiver.ts`.
  *
  * A batch becomes one file per partition, written under a temporary name and renamed into
  * place (a reader never sees half a file). The name is a hash of the batch's event ids, so a
  * batch replayed whole replaces its own file instead of adding one; a batch replayed in another
- * grouping (after a crash) can repeat rows across files, which readers drop by event id (the
- * `events` view keeps one row per id). Columns: id, type, ts (UTC timestamp, ms),
+ * grouping (after a crash) can repeat rows across files, which reads drop (one row per event
+ * id). Columns: id, type, ts (UTC timestamp, ms),
  * decision_id, placement_id, ad_id, user_id, schema_version; dt and hour from the path.
  */
 export async function createParquetArchive(opts: { dir: string }) {
@@ -73,20 +75,11 @@ export async function createParquetArchive(opts: { dir: string }) {
     },
 
     /** Exact counts over [fromMs, toMs), each event id once, from the files' contents. */
-    async counts(fromMs: number, toMs: number): Promise<ArchivedCount[]> {
-      const reader = await connection.runAndReadAll(
-        `SELECT placement_id, ad_id, type, count(*) AS n
-         FROM (SELECT DISTINCT ON (id) * FROM read_parquet('${glob}', hive_partitioning = true))
-         WHERE ts >= make_timestamp($from * 1000) AND ts < make_timestamp($to * 1000)
-         GROUP BY ALL ORDER BY ALL`,
-        { from: fromMs, to: toMs },
-      );
-      return reader.getRows().map(([placementId, adId, type, n]) => ({
-        placementId: String(placementId),
-        adId: String(adId),
-        type: String(type) as AllotEvent['type'],
-        events: Number(n),
-      }));
+    counts(fromMs: number, toMs: number): Promise<ArchivedCount[]> {
+      // Queued behind writes: the connection serves one statement sequence at a time.
+      const run = writing.then(() => readCounts(fromMs, toMs));
+      writing = run.catch(() => undefined);
+      return run;
     },
 
     async close(): Promise<void> {
@@ -95,6 +88,22 @@ export async function createParquetArchive(opts: { dir: string }) {
       instance.closeSync();
     },
   };
+
+  async function readCounts(fromMs: number, toMs: number): Promise<ArchivedCount[]> {
+    const reader = await connection.runAndReadAll(
+      `SELECT placement_id, ad_id, type, count(*) AS n
+         FROM (SELECT DISTINCT ON (id) * FROM read_parquet('${glob}', hive_partitioning = true))
+         WHERE ts >= make_timestamp($from * 1000) AND ts < make_timestamp($to * 1000)
+         GROUP BY ALL ORDER BY ALL`,
+      { from: fromMs, to: toMs },
+    );
+    return reader.getRows().map(([placementId, adId, type, n]) => ({
+      placementId: String(placementId),
+      adId: String(adId),
+      type: String(type) as AllotEvent['type'],
+      events: Number(n),
+    }));
+  }
 }
 
 export type ParquetArchive = Awaited<ReturnType<typeof createParquetArchive>>;
@@ -106,7 +115,11 @@ async function copyToParquet(connection: DuckDBConnection, events: readonly Allo
        placement_id VARCHAR, ad_id VARCHAR, user_id VARCHAR)`,
   );
   const appender = await connection.createAppender('batch');
+  let row = 0;
   for (const e of events) {
+    // Appending is synchronous: yield now and then, so a large batch does not hold up the
+    // decisions served by the same process.
+    if (++row % APPEND_SLICE === 0) await new Promise((r) => setImmediate(r));
     appender.appendVarchar(e.id);
     appender.appendVarchar(e.type);
     appender.appendBigInt(BigInt(e.ts));
