@@ -2,6 +2,7 @@ import type { MixSnapshot, MixStore } from '../../core/ports/mix-store.js';
 import type { RequestContext } from '../../core/targeting/targeting-rule.js';
 import type { RedisConnection } from './redis-client.js';
 import { redisKeys } from './redis-keys.js';
+import { atMostOncePerMinute, copySnapshot, parseCandidates, parseContext } from './redis-mix-codec.js';
 
 export interface RedisMixStoreOptions {
   /** Shared connection; the store never closes it. */
@@ -305,7 +306,7 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
         Math.abs(nowMs - c.nowMs) < readCacheMs &&
         c.generation === generation;
       if (cache?.snapshot && cache.snapshot.samples >= MATURE_SAMPLES && fresh(cache)) {
-        return copy(cache.snapshot);
+        return copySnapshot(cache.snapshot);
       }
       const readGeneration = generation;
       const last = Math.floor(nowMs / sliceMs) * sliceMs;
@@ -358,7 +359,7 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       if (samples === 0) return null;
       const snapshot: MixSnapshot = { adIds: cand.adIds, counts, samples };
       cache.snapshot = snapshot;
-      return copy(snapshot);
+      return copySnapshot(snapshot);
     },
 
     async recentContexts(placementId) {
@@ -379,44 +380,5 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       clearInterval(timer);
       await flush();
     },
-  };
-}
-
-/** Snapshots handed out are the caller's: the cached one stays untouched. */
-const copy = (s: MixSnapshot | null): MixSnapshot | null =>
-  s === null ? null : { adIds: s.adIds, counts: new Map(s.counts), samples: s.samples };
-
-function parseCandidates(json: string): { candidateKey: string; adIds: string[] } | null {
-  try {
-    const v: unknown = JSON.parse(json);
-    if (typeof v !== 'object' || v === null) return null;
-    const { candidateKey, adIds } = v as { candidateKey?: unknown; adIds?: unknown };
-    if (typeof candidateKey !== 'string' || !Array.isArray(adIds)) return null;
-    if (!adIds.every((id): id is string => typeof id === 'string')) return null;
-    return { candidateKey, adIds };
-  } catch {
-    return null;
-  }
-}
-
-function parseContext(json: string): RequestContext | null {
-  try {
-    const v: unknown = JSON.parse(json);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as RequestContext) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The timer retries every tick while Redis is down: an outage stays visible without flooding the log. */
-function atMostOncePerMinute(): (err: unknown) => void {
-  let lastReportMs = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - lastReportMs < MINUTE_MS) return;
-    lastReportMs = now;
-    console.error(
-      `Redis mix store: flush failed, samples kept: ${err instanceof Error ? err.message : String(err)}`,
-    );
   };
 }
