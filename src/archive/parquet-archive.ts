@@ -106,8 +106,6 @@ export async function createParquetArchive(opts: { dir: string }) {
   }
 }
 
-export type ParquetArchive = Awaited<ReturnType<typeof createParquetArchive>>;
-
 /** Appends the events to a fresh temporary table and COPYs it to one Parquet file. */
 async function copyToParquet(connection: DuckDBConnection, events: readonly AllotEvent[], file: string) {
   await connection.run(

@@ -22,8 +22,8 @@ const TYPE_SUFFIX = { decision: 'd', impression: 'i', click: 'c' } as const;
 const countOnceScript = luaScript('count-once.lua');
 /** A closed bucket changes only when the pipeline lags this far behind (see `read`). */
 const SETTLE_MS = 120_000;
-/** Events per script call (~30 ms of Redis time): one argument each; node-redis spreads a command's arguments on the
- *  stack, so one call of 50,000 would overflow it. */
+/** Events per script call (~30 ms of Redis time), one argument each: node-redis spreads a
+ *  command's arguments on the stack, so one call of 50,000 would overflow it. */
 const MAX_EVENTS_PER_CALL = 5000;
 /** Events stamped up to this far ahead of the reader's clock are still read. */
 const FUTURE_SLACK_MS = 300_000;

@@ -28,8 +28,9 @@ export interface RedisStreamsEventBusOptions {
   maxBatch?: number;
   /**
    * `publish` waits while the most backlogged group has more than this many stream entries
-   * undelivered or unacknowledged (default 10,000: the archive consumer holds seconds of entries). Counted in entries, as Redis reports them; an
-   * entry holds up to 500 events (one per `publish` when publishes are small).
+   * undelivered or unacknowledged (default 10,000: the archive consumer holds seconds of
+   * entries). Counted in entries, as Redis reports them; an entry holds up to 500 events (one
+   * per `publish` when publishes are small).
    */
   capacity?: number;
   /** How long an idle XREADGROUP blocks: bounds `stop()` latency and reclaim checks (default 200). */
