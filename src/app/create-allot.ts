@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import type { EventLog } from '../adapters/file/file-event-log.js';
+import type { LoggedEventBus } from '../adapters/file/logged-event-bus.js';
 import { createMemoryFrequencyStore } from '../adapters/memory/memory-frequency-store.js';
+import { createReconciliationJob, type ReconciliationJob } from '../analytics/reconciliation-job.js';
 import type { AllotConfig } from '../config/config.js';
 import {
   type AllocationController,
@@ -17,6 +22,7 @@ import type { Clock } from '../manager/clock.js';
 import { systemClock } from '../manager/clock.js';
 import { createFeasibilityService } from '../manager/feasibility-service.js';
 import { createPlacementService } from '../manager/placement-service.js';
+import { createReportService } from '../manager/report-service.js';
 import { createStatusService } from '../manager/status-service.js';
 import { startAggregator } from '../pipeline/aggregator.js';
 import { createEventPublisher } from '../pipeline/event-publisher.js';
@@ -25,6 +31,8 @@ import { createServer } from '../server/create-server.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { createBeaconService } from '../tracking/beacon-service.js';
 import { createBeaconSigner } from '../tracking/beacon-token.js';
+import { openAnalytics, openArchiveStore } from './open-archive.js';
+import { openConfigStore } from './open-config-store.js';
 import { openPipeline } from './open-pipeline.js';
 import { loadOrCreateSecret } from './secrets.js';
 import { startWeightsFollower } from './weights-follower.js';
@@ -53,16 +61,6 @@ export interface CreateAllotOptions {
   clock?: Clock;
 }
 
-/** Opens the config store the configuration names; PostgreSQL's client loads only when used. */
-async function openConfigStore(config: AllotConfig): Promise<ConfigStore> {
-  if (config.configDb.kind === 'postgres') {
-    const { createPostgresConfigStore } = await import('../adapters/postgres/postgres-config-store.js');
-    return createPostgresConfigStore({ url: config.configDb.url, schema: config.configDb.schema });
-  }
-  const { createSqliteConfigStore } = await import('../adapters/sqlite/sqlite-config-store.js');
-  return createSqliteConfigStore({ path: config.configDb.path });
-}
-
 /**
  * The composition root of the embedded (single-process) Allot: the only place that chooses
  * adapters. Everything else receives its dependencies.
@@ -80,7 +78,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
 
   const store = await openConfigStore(config);
   const pipeline = await openPipeline(config, logger);
-  const { bus, counters, mix, allocationState } = pipeline;
+  const { counters, mix, allocationState } = pipeline;
   const role = config.role;
   const serves = {
     decisions: role === 'all' || role === 'decision',
@@ -110,6 +108,26 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const plan = planSource.current;
 
   const stops: Array<() => Promise<void>> = [];
+  const archiveStore = serves.pipeline || serves.manager ? await openArchiveStore(config) : null;
+  // One process: beacons are acknowledged once in the append-only event log (a broker keeps them
+  // in a fleet); the log is replayed on start and truncated as the archiver writes.
+  let bus = pipeline.bus;
+  let eventLog: EventLog | null = null;
+  let loggedBus: LoggedEventBus | null = null;
+  if (config.eventLogDir !== null && serves.pipeline) {
+    const { openEventLog } = await import('../adapters/file/file-event-log.js');
+    const { createLoggedEventBus } = await import('../adapters/file/logged-event-bus.js');
+    eventLog = await openEventLog({
+      dir: config.eventLogDir,
+      onError: (err) => logger.error({ err }, 'event log maintenance failed'),
+    });
+    loggedBus = createLoggedEventBus(pipeline.bus, eventLog);
+    bus = loggedBus;
+    const log = eventLog;
+    const timer = setInterval(() => metrics.eventLogUnarchived.set(log.stats().unarchived), 5000);
+    timer.unref();
+    stops.push(async () => clearInterval(timer));
+  }
   const publisher = createEventPublisher(bus, {
     lingerMs: config.publishLingerMs,
     onError: (err) => logger.error({ err }, 'event publish failed'),
@@ -142,17 +160,34 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       },
     });
     stops.push(() => aggregator.stop());
-    if (config.archiveDir !== null) {
+    if (archiveStore !== null) {
       // DuckDB is loaded only by processes that archive.
       const { createParquetArchive } = await import('../archive/parquet-archive.js');
       const { startArchiver } = await import('../archive/archiver.js');
-      const archive = await createParquetArchive({ dir: config.archiveDir });
-      const archiver = startArchiver({ bus, archive, lingerMs: config.archiveFlushMs });
+      // Staging files of a process that died mid-write are of no use: start clean.
+      const stagingDir = join(config.dataDir, 'archive-staging');
+      await rm(stagingDir, { recursive: true, force: true });
+      const archive = await createParquetArchive({ store: archiveStore, stagingDir });
+      const archiver = startArchiver({
+        bus,
+        archive,
+        lingerMs: config.archiveFlushMs,
+        onWritten: (n) => {
+          metrics.eventsArchived.inc(n);
+          eventLog?.archived(n);
+        },
+      });
       stops.push(async () => {
         await archiver.stop();
         await archive.close();
       });
     }
+  }
+  // Events logged but not archived before a crash (or a kill) go through the pipeline again:
+  // after the consumers subscribed, before anything is served.
+  if (loggedBus !== null) {
+    const replayed = await loggedBus.replay();
+    if (replayed > 0) logger.info({ events: replayed }, 'replayed the event log');
   }
 
   const controller = createAllocationController({
@@ -195,6 +230,41 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     stops.push(await pipeline.changes.listen(refresh));
   }
   const placements = createPlacementService({ store, clock, changed });
+  let reports: NonNullable<Parameters<typeof createServer>[0]['manager']>['reports'] = null;
+  let reconciliation: ReconciliationJob | null = null;
+  if (serves.manager && archiveStore !== null) {
+    const analytics = await openAnalytics(config, archiveStore, logger);
+    stops.push(() => analytics.engine.close());
+    reconciliation = createReconciliationJob({
+      counters,
+      analytics: analytics.engine,
+      store,
+      now,
+      logger,
+      intervalMs: config.reconcileIntervalSeconds * 1000,
+      onResult: (r) => {
+        metrics.reconciliationCells.set({ outcome: 'ok' }, r.cells - r.drifted);
+        metrics.reconciliationCells.set({ outcome: 'drift' }, r.drifted);
+        metrics.reconciliationRuns.inc({
+          result: r.error !== null ? 'failed' : r.drifted > 0 ? 'drift' : 'ok',
+        });
+      },
+    });
+    reconciliation.start();
+    const job = reconciliation;
+    stops.unshift(() => job.stop());
+    reports = {
+      service: createReportService({
+        analytics: analytics.engine,
+        store,
+        metrics: analytics.metrics,
+        now,
+        freshnessSeconds: Math.ceil(config.archiveFlushMs / 1000),
+      }),
+      metrics: analytics.metrics,
+      reconciliation,
+    };
+  }
   const app = await createServer({
     logger,
     metrics,
@@ -229,6 +299,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
           placements,
           feasibility: createFeasibilityService({ placements, plan, mix, report, clock }),
           status: createStatusService({ store, counters, clock, report }),
+          reports,
         }
       : null,
     decisionBodyLimitBytes: config.decisionBodyLimitBytes,
@@ -246,6 +317,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     for (const stop of stops) await stop();
     await counters.close();
     await pipeline.close();
+    await archiveStore?.close();
     await store.close();
   };
 

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { AllotEvent } from '../core/events/allot-event.js';
+import type { ArchiveStore } from '../core/ports/archive-store.js';
 
 /** Rows appended between yields to the event loop. */
 const APPEND_SLICE = 2000;
@@ -10,29 +11,29 @@ const APPEND_SLICE = 2000;
 /** Version of the archived event schema (a column of every file, and part of file names). */
 export const ARCHIVE_SCHEMA_VERSION = 1;
 
-/** Archived counts per placement × ad × event type (one row per event id). */
-export interface ArchivedCount {
-  placementId: string;
-  adId: string;
-  type: AllotEvent['type'];
-  events: number;
-}
+/** Where event files live in the store (rollups live under `rollups/`). */
+export const EVENTS_PREFIX = 'events/';
 
 /**
- * Events as Parquet in a local folder, Hive-partitioned by UTC date and hour
- * (`dt=YYYY-MM-DD/hour=HH/`), written and read with DuckDB; fed by `archiver.ts`.
+ * Events as Parquet files in an archive store (local folder or S3), Hive-partitioned by UTC
+ * date and hour under `events/` (`events/dt=YYYY-MM-DD/hour=HH/events-v<schema>-<hash>.parquet`),
+ * written with DuckDB; fed by `archiver.ts`. Reading is the analytics' job.
  *
- * A batch becomes one file per partition, written under a temporary name and renamed into
- * place (a reader never sees half a file). The name is a hash of the batch's event ids, so a
- * batch replayed whole replaces its own file instead of adding one; a batch replayed in another
+ * A batch becomes one file per partition: DuckDB writes it into `stagingDir`, the store puts it
+ * under its key (atomically: a reader never sees half a file), and the staging file is removed
+ * whether the put succeeded or not. The name is a hash of the batch's event ids, so a batch
+ * replayed whole replaces its own file instead of adding one; a batch replayed in another
  * grouping (after a crash) can repeat rows across files, which reads drop (one row per event
- * id). Columns: id, type, ts (UTC timestamp, ms),
- * decision_id, placement_id, ad_id, user_id, schema_version; dt and hour from the path.
+ * id). Columns: id, type, ts (UTC timestamp, ms), decision_id, placement_id, ad_id, user_id,
+ * schema_version (INTEGER); ZSTD; dt and hour from the path.
+ *
+ * Writes are serialised (one DuckDB connection); a failed write rejects without blocking the
+ * next. The store stays the caller's: `close` does not close it.
  */
-export async function createParquetArchive(opts: { dir: string }) {
+export async function createParquetArchive(opts: { store: ArchiveStore; stagingDir: string }) {
+  await mkdir(opts.stagingDir, { recursive: true });
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
-  const glob = join(opts.dir, '**', '*.parquet').replaceAll("'", "''");
   let writing: Promise<unknown> = Promise.resolve();
 
   async function writeBatch(events: readonly AllotEvent[]): Promise<string[]> {
@@ -51,22 +52,25 @@ export async function createParquetArchive(opts: { dir: string }) {
     for (const [partition, list] of byPartition) {
       const ids = list.map((e) => e.id).sort();
       const hash = createHash('sha1').update(ids.join('\n')).digest('hex').slice(0, 20);
-      const folder = join(opts.dir, partition);
-      const file = join(folder, `events-v${ARCHIVE_SCHEMA_VERSION}-${hash}.parquet`);
-      const tmp = join(folder, `.tmp-${hash}-${process.pid}.parquet`);
-      await mkdir(folder, { recursive: true });
-      await copyToParquet(connection, list, tmp);
-      await rename(tmp, file).catch(async (err: unknown) => {
-        await rm(tmp, { force: true });
-        throw err;
-      });
-      written.push(file);
+      const key = `${EVENTS_PREFIX}${partition}/events-v${ARCHIVE_SCHEMA_VERSION}-${hash}.parquet`;
+      // Unique per write: several archives (processes) may share a staging folder.
+      const staging = join(
+        opts.stagingDir,
+        `${hash}-${process.pid}-${randomBytes(4).toString('hex')}.parquet`,
+      );
+      try {
+        await copyToParquet(connection, list, staging);
+        await opts.store.put(key, staging);
+      } finally {
+        await rm(staging, { force: true });
+      }
+      written.push(key);
     }
     return written;
   }
 
   return {
-    /** Writes a batch (one file per partition it spans); returns the files written. */
+    /** Writes a batch (one file per partition it spans); returns the store keys written. */
     write(events: readonly AllotEvent[]): Promise<string[]> {
       // One DuckDB connection: batches are written one after another.
       const run = writing.then(() => writeBatch(events));
@@ -74,36 +78,13 @@ export async function createParquetArchive(opts: { dir: string }) {
       return run;
     },
 
-    /** Exact counts over [fromMs, toMs), each event id once, from the files' contents. */
-    counts(fromMs: number, toMs: number): Promise<ArchivedCount[]> {
-      // Queued behind writes: the connection serves one statement sequence at a time.
-      const run = writing.then(() => readCounts(fromMs, toMs));
-      writing = run.catch(() => undefined);
-      return run;
-    },
-
+    /** Waits for the writes under way, then releases DuckDB. */
     async close(): Promise<void> {
       await writing;
       connection.closeSync();
       instance.closeSync();
     },
   };
-
-  async function readCounts(fromMs: number, toMs: number): Promise<ArchivedCount[]> {
-    const reader = await connection.runAndReadAll(
-      `SELECT placement_id, ad_id, type, count(*) AS n
-         FROM (SELECT DISTINCT ON (id) * FROM read_parquet('${glob}', hive_partitioning = true))
-         WHERE ts >= make_timestamp($from * 1000) AND ts < make_timestamp($to * 1000)
-         GROUP BY ALL ORDER BY ALL`,
-      { from: fromMs, to: toMs },
-    );
-    return reader.getRows().map(([placementId, adId, type, n]) => ({
-      placementId: String(placementId),
-      adId: String(adId),
-      type: String(type) as AllotEvent['type'],
-      events: Number(n),
-    }));
-  }
 }
 
 /** Appends the events to a fresh temporary table and COPYs it to one Parquet file. */

@@ -11,6 +11,10 @@ Usage:
   allot start --role decision|manager|pipeline|controller|all
                          one role of a fleet (needs ALLOT_REDIS_URL; decision and pipeline
                          also ALLOT_BUS=redis|nats); default all = everything in one process
+  allot report --from <ISO> --to <ISO> [--placement id] [--granularity hour|day] [--format table|csv|json]
+                         the allocation report from the event archive (allot report --help)
+  allot sql "SELECT …"   read-only SQL over the archive on DuckDB (views events, hourly, daily)
+  allot athena-ddl       CREATE EXTERNAL TABLE for Athena over the S3 archive
   allot sim --scenario scenarios/hard.json
                          simulate allocation strategies on a scenario (allot sim --help)
   allot --help           this help
@@ -21,6 +25,7 @@ Configuration comes from environment variables (docs/configuration.md):
   ALLOT_CONFIG_DB (sqlite:<dataDir>/config.sqlite | postgres://…)  ALLOT_BEACON_SECRET
   ALLOT_PUBLIC_URL  ALLOT_IMPRESSION_TTL_SECONDS (900)  ALLOT_CLICK_TTL_SECONDS (86400)
   ALLOT_LOG_LEVEL (info)  ALLOT_WORKERS (1; role decision: node:cluster workers)
+  ALLOT_ARCHIVE_DIR (<dataDir>/archive | off)  ALLOT_ARCHIVE_URL (s3://bucket/prefix)  ALLOT_S3_ENDPOINT
 `;
 
 /**
@@ -100,6 +105,27 @@ async function start(role: string | undefined): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   // Subcommands with options of their own parse their own arguments.
   if (argv[0] === 'sim') return runSimCommand(argv.slice(1));
+  if (argv[0] === 'report' || argv[0] === 'sql' || argv[0] === 'athena-ddl') {
+    try {
+      if (argv[0] === 'athena-ddl') {
+        const { runAthenaDdlCommand } = await import('./athena-command.js');
+        return await runAthenaDdlCommand(argv.slice(1));
+      }
+      if (argv[0] === 'report') {
+        const { runReportCommand } = await import('./report-command.js');
+        return await runReportCommand(argv.slice(1));
+      }
+      const { runSqlCommand } = await import('./sql-command.js');
+      return await runSqlCommand(argv.slice(1));
+    } catch (err) {
+      // Configuration and usage problems: the message, no stack trace.
+      if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -44,10 +44,23 @@ export interface AllotConfig {
   natsUrl: string | null;
   /** JetStream stream holding Allot's events. */
   natsStream: string;
-  /** Folder of the Parquet event archive (default `<dataDir>/archive`); null = off. */
-  archiveDir: string | null;
+  /**
+   * Where the Parquet event archive lives: a folder (default `<dataDir>/archive`) or an S3 bucket
+   * prefix (`ALLOT_ARCHIVE_URL=s3://bucket/prefix`, `endpoint` for S3-compatible servers); null = off.
+   */
+  archive: ArchiveLocation | null;
   /** How long the archiver gathers events per file write. */
   archiveFlushMs: number;
+  /** Local copy of an S3 archive that DuckDB reads (default `<dataDir>/archive-cache`). */
+  archiveCacheDir: string;
+  /** Embedded mode's append-only event log (beacons acknowledged once logged); null = off. */
+  eventLogDir: string | null;
+  /** Historical reports: DuckDB over the archive, or Athena over its S3 copy. */
+  analytics:
+    | { engine: 'duckdb' }
+    | { engine: 'athena'; database: string; table: string; workgroup: string; outputLocation: string | null };
+  /** How often archived counts are compared with the live counters (0 = never). */
+  reconcileIntervalSeconds: number;
   /** node:cluster workers sharing the port (role decision only; 1 = no cluster). */
   workers: number;
   /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
@@ -57,6 +70,10 @@ export interface AllotConfig {
   /** Live counters: every event (`exact`) or a confidence-driven sample (`auto`). */
   sampling: { mode: 'exact' | 'auto'; margin: number; confidence: number; intervalSeconds: number };
 }
+
+export type ArchiveLocation =
+  | { kind: 'folder'; dir: string }
+  | { kind: 's3'; url: string; endpoint: string | null };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -174,12 +191,47 @@ export function loadConfig(
     intervalSeconds: int('ALLOT_SAMPLING_INTERVAL_SECONDS', 60, 1, 86_400),
   };
 
-  const archiveDir = (): string | null => {
+  const archive = ((): ArchiveLocation | null => {
+    const url = str('ALLOT_ARCHIVE_URL');
+    const endpoint = str('ALLOT_S3_ENDPOINT');
+    if (endpoint !== null && !/^https?:\/\/[^/]+/.test(endpoint))
+      problems.push('ALLOT_S3_ENDPOINT must be an http(s) URL');
+    if (url !== null) {
+      if (str('ALLOT_ARCHIVE_DIR') !== null)
+        problems.push('set ALLOT_ARCHIVE_URL or ALLOT_ARCHIVE_DIR, not both');
+      if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(url))
+        problems.push('ALLOT_ARCHIVE_URL must be s3://bucket[/prefix]');
+      return { kind: 's3', url, endpoint };
+    }
     const raw = str('ALLOT_ARCHIVE_DIR');
     if (raw === 'off') return null;
-    if (raw === null) return resolve(dataDir, 'archive');
+    if (raw === null) return { kind: 'folder', dir: resolve(dataDir, 'archive') };
+    return { kind: 'folder', dir: isAbsolute(raw) ? raw : resolve(cwd, raw) };
+  })();
+  const dirOf = (name: string, def: string): string => {
+    const raw = str(name) ?? def;
     return isAbsolute(raw) ? raw : resolve(cwd, raw);
   };
+  // The event log makes acknowledged beacons durable in one process; a broker does that in a fleet.
+  const eventLogRaw = str('ALLOT_EVENT_LOG') ?? (bus === 'memory' && archive !== null ? 'on' : 'off');
+  if (!['on', 'off'].includes(eventLogRaw)) problems.push('ALLOT_EVENT_LOG must be on or off');
+  if (eventLogRaw === 'on' && bus !== 'memory')
+    problems.push(`ALLOT_EVENT_LOG=on is for ALLOT_BUS=memory (the ${bus} broker already keeps events)`);
+  if (eventLogRaw === 'on' && archive === null)
+    problems.push('ALLOT_EVENT_LOG=on needs the archive (the log is truncated once events are archived)');
+  const analyticsEngine = str('ALLOT_ANALYTICS') ?? 'duckdb';
+  const athenaDatabase = str('ALLOT_ATHENA_DATABASE') ?? 'allot';
+  const athenaTable = str('ALLOT_ATHENA_TABLE') ?? 'events';
+  if (!['duckdb', 'athena'].includes(analyticsEngine))
+    problems.push('ALLOT_ANALYTICS must be duckdb or athena');
+  if (analyticsEngine === 'athena') {
+    if (archive?.kind !== 's3') problems.push('ALLOT_ANALYTICS=athena needs ALLOT_ARCHIVE_URL=s3://…');
+    for (const [name, v] of [
+      ['ALLOT_ATHENA_DATABASE', athenaDatabase],
+      ['ALLOT_ATHENA_TABLE', athenaTable],
+    ] as const)
+      if (!/^[a-z_][a-z0-9_]{0,127}$/.test(v)) problems.push(`${name} must match [a-z_][a-z0-9_]{0,127}`);
+  }
 
   const logLevel = (str('ALLOT_LOG_LEVEL') ?? 'info') as AllotConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel))
@@ -211,8 +263,21 @@ export function loadConfig(
     natsStream,
     sampling,
     workers: int('ALLOT_WORKERS', 1, 1, 256),
-    archiveDir: archiveDir(),
+    archive,
     archiveFlushMs: int('ALLOT_ARCHIVE_FLUSH_MS', 5000, 10, 600_000),
+    archiveCacheDir: dirOf('ALLOT_ARCHIVE_CACHE_DIR', resolve(dataDir, 'archive-cache')),
+    eventLogDir: eventLogRaw === 'on' ? dirOf('ALLOT_EVENT_LOG_DIR', resolve(dataDir, 'event-log')) : null,
+    analytics:
+      analyticsEngine === 'athena'
+        ? {
+            engine: 'athena',
+            database: athenaDatabase,
+            table: athenaTable,
+            workgroup: str('ALLOT_ATHENA_WORKGROUP') ?? 'primary',
+            outputLocation: str('ALLOT_ATHENA_OUTPUT'),
+          }
+        : { engine: 'duckdb' },
+    reconcileIntervalSeconds: int('ALLOT_RECONCILE_INTERVAL_SECONDS', 300, 0, 86_400),
     countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 500, 0, 60_000),
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };

@@ -2,11 +2,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import type { ReconciliationJob } from '../analytics/reconciliation-job.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { Decide } from '../decision/decide.js';
 import type { AdService } from '../manager/ad-service.js';
 import type { FeasibilityService } from '../manager/feasibility-service.js';
 import type { PlacementService } from '../manager/placement-service.js';
+import type { ReportService } from '../manager/report-service.js';
 import type { StatusService } from '../manager/status-service.js';
 import { AdSchema, CreativeSchema } from '../schemas/ad-schema.js';
 import { ErrorResponseSchema } from '../schemas/common-schema.js';
@@ -22,6 +24,7 @@ import { registerBeaconRoutes } from './routes/beacon-routes.js';
 import { registerDecisionRoutes } from './routes/decision-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
+import { registerReportRoutes } from './routes/report-routes.js';
 import { createValidatorCompiler } from './validation.js';
 
 export interface ServerDeps {
@@ -37,6 +40,12 @@ export interface ServerDeps {
     placements: PlacementService;
     status: StatusService;
     feasibility: FeasibilityService;
+    /** Historical reports from the archive (null: archive off). */
+    reports: {
+      service: ReportService;
+      metrics: ReadonlyArray<{ name: string; description: string; format: 'count' | 'ratio' }>;
+      reconciliation: ReconciliationJob | null;
+    } | null;
   } | null;
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
@@ -106,6 +115,9 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       registerAdRoutes(manager, m.ads);
       registerPlacementRoutes(manager, m.placements, m.status, m.feasibility);
+      if (m.reports !== null) {
+        registerReportRoutes(manager, m.reports.service, m.reports.metrics, m.reports.reconciliation);
+      }
     });
   }
   return app;

@@ -62,6 +62,28 @@ export function createMetrics() {
       help: 'Time the last plan compile took',
       registers: [registry],
     }),
+    eventsArchived: new Counter({
+      name: 'allot_events_archived_total',
+      help: 'Events written to the Parquet archive (replays included)',
+      registers: [registry],
+    }),
+    eventLogUnarchived: new Gauge({
+      name: 'allot_event_log_unarchived_events',
+      help: 'Events in the embedded event log not yet archived',
+      registers: [registry],
+    }),
+    reconciliationCells: new Gauge({
+      name: 'allot_reconciliation_cells',
+      help: 'Placement × ad × hour × event type cells compared by the last reconciliation, by outcome (ok, drift)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    reconciliationRuns: new Counter({
+      name: 'allot_reconciliation_runs_total',
+      help: 'Reconciliation runs by result (ok, drift, failed)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
   };
 }
 

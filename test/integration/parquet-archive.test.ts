@@ -1,21 +1,36 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFolderArchiveStore } from '../../src/adapters/file/folder-archive-store.js';
+import { createS3ArchiveStore } from '../../src/adapters/s3/s3-archive-store.js';
+import { syncArchiveCache } from '../../src/archive/archive-cache.js';
 import { createParquetArchive } from '../../src/archive/parquet-archive.js';
 import type { AllotEvent, EventType } from '../../src/core/events/allot-event.js';
+import type { ArchiveStore } from '../../src/core/ports/archive-store.js';
+import { archiveCounts } from '../support/archive-counts.js';
+import { type S3rverHandle, startS3rver, testS3Client } from '../support/s3rver.js';
 
 const T = Date.parse('2026-06-01T10:00:00Z');
 const H = 3_600_000;
 const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const newDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'allot-archive-'));
+const newDir = (tag = 'archive') => {
+  const d = mkdtempSync(join(tmpdir(), `allot-${tag}-`));
   dirs.push(d);
   return d;
 };
+let s3: S3rverHandle;
+let client: S3Client;
+beforeAll(async () => {
+  s3 = await startS3rver();
+  client = testS3Client(s3.endpoint);
+});
+afterAll(async () => {
+  client?.destroy();
+  await s3?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const TYPES: EventType[] = ['decision', 'impression', 'click'];
 /** n events over two hours: event i of decision d = floor(i / 3), ad a<i % 4>, placement p<i % 2>. */
@@ -48,54 +63,116 @@ function truth(list: readonly AllotEvent[]) {
 }
 const asMap = (rows: Array<{ placementId: string; adId: string; type: string; events: number }>) =>
   Object.fromEntries(rows.map((r) => [`${r.placementId}/${r.adId}/${r.type}`, r.events]).sort());
-const files = (dir: string) =>
-  readdirSync(dir, { recursive: true })
-    .map(String)
-    .filter((f) => f.endsWith('.parquet'))
-    .sort();
-
-describe('Parquet archive (local folder, DuckDB)', () => {
-  it('writes Hive partitions by UTC date and hour; counts equal the events written', async () => {
+/**
+ * One archive location, as each process opens it: `open()` gives a new store on it (a second
+ * process); `localCopy()` gives a local folder whose `events/` holds its event files (the
+ * folder itself, or an S3 archive synced to a local cache) for `archiveCounts`.
+ */
+interface Location {
+  open(): ArchiveStore;
+  localCopy(): Promise<string>;
+}
+const LOCATIONS: Record<'folder' | 's3', () => Location> = {
+  folder: () => {
     const dir = newDir();
-    const archive = await createParquetArchive({ dir });
+    return { open: () => createFolderArchiveStore({ dir }), localCopy: async () => dir };
+  },
+  s3: () => {
+    const url = `s3://${s3.bucket}/archive-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const cache = newDir('cache');
+    const open = () => createS3ArchiveStore({ url, client });
+    return {
+      open,
+      async localCopy() {
+        await syncArchiveCache({ store: open(), dir: join(cache, 'events'), prefix: 'events/' });
+        return cache;
+      },
+    };
+  },
+};
+const counts = async (where: Location, fromMs: number, toMs: number) =>
+  asMap(await archiveCounts(await where.localCopy(), fromMs, toMs));
+const keys = async (store: ArchiveStore) => (await store.list('')).map((o) => o.key);
+
+describe.each(['folder', 's3'] as const)('Parquet archive on the %s store (DuckDB)', (kind) => {
+  it('writes Hive partitions by UTC date and hour under events/; counts equal the events written', async () => {
+    const where = LOCATIONS[kind]();
+    const store = where.open();
+    const stagingDir = newDir('staging');
+    const archive = await createParquetArchive({ store, stagingDir });
     const batch = events(0, 3000);
     const written = await archive.write(batch);
     expect(written).toHaveLength(2);
-    expect(files(dir).map((f) => f.split('/').slice(0, 2).join('/'))).toEqual([
-      'dt=2026-06-01/hour=10',
-      'dt=2026-06-01/hour=11',
+    expect(await keys(store)).toEqual([...written].sort());
+    expect(written.map((k) => k.replace(/[0-9a-f]{20}/, '<hash>')).sort()).toEqual([
+      'events/dt=2026-06-01/hour=10/events-v1-<hash>.parquet',
+      'events/dt=2026-06-01/hour=11/events-v1-<hash>.parquet',
     ]);
-    expect(asMap(await archive.counts(T, T + 2 * H))).toEqual(truth(batch));
+    expect(readdirSync(stagingDir)).toEqual([]); // staging files removed
+    expect(await counts(where, T, T + 2 * H)).toEqual(truth(batch));
     // Only the hour asked for.
     const firstHour = batch.filter((e) => e.ts < T + H);
-    expect(asMap(await archive.counts(T, T + H))).toEqual(truth(firstHour));
+    expect(await counts(where, T, T + H)).toEqual(truth(firstHour));
     await archive.close();
   });
 
   it('a replayed batch replaces its own files; a regrouped replay is read once per event id', async () => {
-    const dir = newDir();
-    const archive = await createParquetArchive({ dir });
+    const where = LOCATIONS[kind]();
+    const store = where.open();
+    const archive = await createParquetArchive({ store, stagingDir: newDir('staging') });
     const batch = events(0, 2000);
     await archive.write(batch);
-    const before = files(dir);
+    const before = await keys(store);
     await archive.write([...batch].reverse()); // the same batch again, in another order
-    expect(files(dir)).toEqual(before);
+    expect(await keys(store)).toEqual(before);
     // After a crash a consumer may re-read part of it together with newer events.
     const regrouped = [...batch.slice(1000), ...events(2000, 2600)];
     await archive.write(regrouped);
-    expect(files(dir).length).toBeGreaterThan(before.length);
-    expect(asMap(await archive.counts(T, T + 2 * H))).toEqual(truth([...batch, ...regrouped]));
+    expect((await keys(store)).length).toBeGreaterThan(before.length);
+    expect(await counts(where, T, T + 2 * H)).toEqual(truth([...batch, ...regrouped]));
     await archive.close();
   });
 
   it('a second process reads what the first wrote', async () => {
-    const dir = newDir();
-    const writer = await createParquetArchive({ dir });
+    const where = LOCATIONS[kind]();
+    const writer = await createParquetArchive({ store: where.open(), stagingDir: newDir('staging') });
     const batch = events(0, 500);
     await writer.write(batch);
     await writer.close();
-    const reader = await createParquetArchive({ dir });
-    expect(asMap(await reader.counts(T - H, T + 3 * H))).toEqual(truth(batch));
-    await reader.close();
+    expect(await counts(where, T - H, T + 3 * H)).toEqual(truth(batch));
+  });
+
+  it('a failed put rejects the write and removes its staging file; the next write goes through', async () => {
+    const stagingDir = newDir('staging');
+    // Where nothing can be stored yet: a folder path taken by a regular file; a missing bucket.
+    const blocked = join(newDir(), 'archive');
+    writeFileSync(blocked, '');
+    const bucket = `late-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const store =
+      kind === 'folder'
+        ? createFolderArchiveStore({ dir: blocked })
+        : createS3ArchiveStore({ url: `s3://${bucket}/x`, client });
+    const archive = await createParquetArchive({ store, stagingDir });
+    const batch = events(0, 60);
+    const failed = archive.write(batch.slice(0, 30)).then(
+      () => 'written',
+      (e: unknown) => e,
+    );
+    const queued = archive.write(batch.slice(30)).then(
+      () => 'written',
+      (e: unknown) => e,
+    );
+    expect(await failed).toBeInstanceOf(Error);
+    expect(await queued).toBeInstanceOf(Error); // queued behind it, failed on its own
+    expect(readdirSync(stagingDir)).toEqual([]);
+
+    // The store becomes available: the archiver's redelivery of both batches goes through.
+    if (kind === 'folder') rmSync(blocked);
+    else await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    expect(await archive.write(batch.slice(0, 30))).toHaveLength(1);
+    expect(await archive.write(batch.slice(30))).toHaveLength(1);
+    expect(readdirSync(stagingDir)).toEqual([]);
+    expect(await keys(store)).toHaveLength(2);
+    await archive.close();
   });
 });
