@@ -69,9 +69,7 @@ export function reportSql(
   r: EventRange,
   catalog: readonly MetricDefinition[] = METRICS,
 ): string {
-  const cols = catalog.map((m) =>
-    m.rollup === 'derived' ? `${m.expression} AS ${m.column}` : m.column,
-  );
+  const cols = catalog.map((m) => (m.rollup === 'derived' ? `${m.expression} AS ${m.column}` : m.column));
   const placement = r.placementId == null ? '' : ` AND placement_id = ${sqlString(r.placementId)}`;
   return `SELECT placement_id, ad_id, period, ${cols.join(', ')}
 FROM (

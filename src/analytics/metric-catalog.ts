@@ -84,7 +84,8 @@ export const METRICS: readonly MetricDefinition[] = defineMetrics([
     column: 'share',
     description: 'Realized share: the ad’s impressions ÷ all impressions of its placement in the period',
     rollup: 'derived',
-    expression: 'CAST(impressions AS DOUBLE) / NULLIF(sum(impressions) OVER (PARTITION BY placement_id, period), 0)',
+    expression:
+      'CAST(impressions AS DOUBLE) / NULLIF(sum(impressions) OVER (PARTITION BY placement_id, period), 0)',
     format: 'ratio',
   },
 ]);
@@ -112,14 +113,18 @@ export function defineMetrics(list: readonly MetricDefinition[]): readonly Metri
   for (const m of list) {
     if (m.rollup !== 'derived') continue;
     const refs = m.expression.match(/\b[a-z][a-z0-9_]*\b/g) ?? [];
-    const known = /^(cast|as|double|nullif|sum|over|partition|by|placement_id|period|ad_id|case|when|then|else|end|and|or|not|null|coalesce|greatest|least|round)$/i;
+    const known =
+      /^(cast|as|double|nullif|sum|over|partition|by|placement_id|period|ad_id|case|when|then|else|end|and|or|not|null|coalesce|greatest|least|round)$/i;
     for (const r of refs) {
       if (!stored.has(r) && !known.test(r) && columns.has(r))
-        problems.push(`metric "${m.name}" uses "${r}", which is derived: derived metrics use stored metrics only`);
+        problems.push(
+          `metric "${m.name}" uses "${r}", which is derived: derived metrics use stored metrics only`,
+        );
     }
   }
   if (problems.length > 0) throw new Error(`invalid metric catalog:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze(list.map((m) => Object.freeze({ ...m })));
 }
 
-export const storedMetrics = (catalog: readonly MetricDefinition[]) => catalog.filter((m) => m.rollup !== 'derived');
+export const storedMetrics = (catalog: readonly MetricDefinition[]) =>
+  catalog.filter((m) => m.rollup !== 'derived');
