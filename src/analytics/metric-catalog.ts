@@ -25,6 +25,10 @@ export interface MetricDefinition {
   format: 'count' | 'ratio';
 }
 
+const NAME = /^[a-z][A-Za-z0-9]{0,63}$/;
+const COLUMN = /^[a-z][a-z0-9_]{0,63}$/;
+const RESERVED = new Set(['placement_id', 'ad_id', 'period', 'id', 'type', 'ts', 'user_id', 'dt', 'hour']);
+
 /**
  * The metrics of the allocation report. Adding one is adding an entry here: it flows into the
  * rollups, the report SQL, `GET /v1/reports/allocation` (its OpenAPI schema too), the CSV and
@@ -89,10 +93,6 @@ export const METRICS: readonly MetricDefinition[] = defineMetrics([
     format: 'ratio',
   },
 ]);
-
-const NAME = /^[a-z][A-Za-z0-9]{0,63}$/;
-const COLUMN = /^[a-z][a-z0-9_]{0,63}$/;
-const RESERVED = new Set(['placement_id', 'ad_id', 'period', 'id', 'type', 'ts', 'user_id', 'dt', 'hour']);
 
 /** Checks a catalog (unique names and columns, derived metrics over known columns); returns it frozen. */
 export function defineMetrics(list: readonly MetricDefinition[]): readonly MetricDefinition[] {

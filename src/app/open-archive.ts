@@ -12,6 +12,15 @@ export interface MetricInfo {
 }
 
 /**
+ * The AWS SDK warns on Node 20 that its releases after January 2027 will need Node 22; the
+ * version pinned here supports Node 20 (docs/operations.md), so the warning only adds noise to
+ * every start and to `allot report` / `allot sql` output.
+ */
+function quietAwsSdk(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/**
  * Opens where the archive lives: the local folder, or the S3 bucket prefix (the AWS SDK is
  * loaded only then). Null when the archive is off.
  */
@@ -19,6 +28,7 @@ export async function openArchiveStore(config: AllotConfig): Promise<ArchiveStor
   const where = config.archive;
   if (where === null) return null;
   if (where.kind === 's3') {
+    quietAwsSdk();
     const { createS3ArchiveStore } = await import('../adapters/s3/s3-archive-store.js');
     return createS3ArchiveStore({
       url: where.url,
@@ -40,6 +50,7 @@ export async function openAnalytics(
 ): Promise<{ engine: AnalyticsEngine; metrics: readonly MetricInfo[] }> {
   const { METRICS } = await import('../analytics/metric-catalog.js');
   if (config.analytics.engine === 'athena') {
+    quietAwsSdk();
     const { createAthenaAnalytics } = await import('../analytics/athena-analytics.js');
     const a = config.analytics;
     return {
