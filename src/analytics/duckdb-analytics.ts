@@ -171,7 +171,15 @@ export async function createDuckDbAnalytics(opts: {
         const problems: Array<{ path: string; message: string }> = [];
         const prepared = [];
         for (let i = 0; i < extracted.count; i++) {
-          const p = await extracted.prepare(i);
+          const p = await extracted.prepare(i).catch((err: unknown) => {
+            // Unknown tables, syntax, types: listed with the others, nothing runs.
+            problems.push({
+              path: `/statements/${i}`,
+              message: `statement ${i + 1}: ${(err as Error).message}`,
+            });
+            return null;
+          });
+          if (p === null) continue;
           if (!READ_ONLY.has(p.statementType)) {
             problems.push({
               path: `/statements/${i}`,
@@ -180,7 +188,8 @@ export async function createDuckDbAnalytics(opts: {
           }
           prepared.push(p);
         }
-        if (problems.length > 0) throw new AllotError('ALLOT_ERR_VALIDATION', 'read-only SQL only', problems);
+        if (problems.length > 0)
+          throw new AllotError('ALLOT_ERR_VALIDATION', 'refused: nothing was run', problems);
         let last: { columns: string[]; rows: unknown[][] } = { columns: [], rows: [] };
         for (const p of prepared) {
           const reader = await p.runAndReadAll();
