@@ -52,9 +52,7 @@ describe('SQL builders', () => {
   it('put every catalog metric in the report, derived ones as their expression', () => {
     const sql = reportFromEventsSql(duckdbDialect('/x'), 'hour', { fromMs: FROM, toMs: TO });
     for (const m of METRICS) {
-      expect(sql).toContain(
-        m.rollup === 'derived' ? `${m.expression} AS ${m.column}` : `${m.expression} AS ${m.column}`,
-      );
+      expect(sql).toContain(`${m.expression} AS ${m.column}`);
     }
   });
 });
@@ -88,6 +86,8 @@ describe('Athena', () => {
     expect(ddl).toContain("LOCATION 's3://bucket/prefix/events/'");
     expect(ddl).toContain("'projection.dt.range' = '2026-01-01,NOW'");
     expect(ddl).toContain("'projection.hour.digits' = '2'");
+    // Athena substitutes ${dt} and ${hour} itself.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's own placeholders
     expect(ddl).toContain("'storage.location.template' = 's3://bucket/prefix/events/dt=${dt}/hour=${hour}/'");
     expect(ddl).toContain('STORED AS PARQUET');
   });
