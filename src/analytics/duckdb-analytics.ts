@@ -2,7 +2,13 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, StatementType } from '@duckdb/node-api';
 import { AllotError } from '../core/errors.js';
-import type { AnalyticsEngine, HourlyCount, ReportQuery, ReportRow } from '../core/ports/analytics-engine.js';
+import type {
+  AnalyticsEngine,
+  Granularity,
+  HourlyCount,
+  ReportQuery,
+  ReportRow,
+} from '../core/ports/analytics-engine.js';
 import { dedupedEventsSql, hourlyCountsSql, reportSql } from './event-queries.js';
 import { METRICS, type MetricDefinition, storedMetrics } from './metric-catalog.js';
 import { createRollups } from './rollups.js';
@@ -59,29 +65,34 @@ export async function createDuckDbAnalytics(opts: {
     queue = run.catch(() => undefined);
     return run;
   };
-  let lastRefresh = 0;
-  let fresh: Promise<void> | null = null;
+  const last = { hour: 0, day: 0 };
+  const fresh: { hour: Promise<void> | null; day: Promise<void> | null } = { hour: null, day: null };
 
-  /** Syncs and refreshes the rollups unless that was done less than minRefreshMs ago. */
-  function ensureFresh(): Promise<void> {
-    if (Date.now() - lastRefresh < minRefreshMs) return fresh ?? Promise.resolve();
-    fresh ??= (async () => {
+  /**
+   * Syncs and refreshes the rollups a granularity reads (days include hours) unless that was
+   * done less than minRefreshMs ago; concurrent callers share one.
+   */
+  function ensureFresh(g: Granularity): Promise<void> {
+    if (Date.now() - last[g] < minRefreshMs) return fresh[g] ?? Promise.resolve();
+    fresh[g] ??= (async () => {
       try {
+        const t = Date.now();
         await opts.beforeRead?.();
-        await serial(() => rollups.refresh());
-        lastRefresh = Date.now();
+        await serial(() => rollups.refresh({ days: g === 'day' }));
+        last.hour = t;
+        if (g === 'day') last.day = t;
       } finally {
-        fresh = null;
+        fresh[g] = null;
       }
     })();
-    return fresh;
+    return fresh[g];
   }
 
   const rows = async (sql: string): Promise<unknown[][]> =>
     serial(async () => (await connection.runAndReadAll(sql)).getRows() as unknown[][]);
 
   async function report(q: ReportQuery): Promise<ReportRow[]> {
-    await ensureFresh();
+    await ensureFresh(q.granularity);
     if (!(await rollups.exists(q.granularity))) return [];
     const source = `SELECT * FROM read_parquet(${sqlString(rollups.glob(q.granularity))})`;
     const result = await rows(
@@ -103,7 +114,7 @@ export async function createDuckDbAnalytics(opts: {
   }
 
   async function hourlyCounts(fromMs: number, toMs: number): Promise<HourlyCount[]> {
-    await ensureFresh();
+    await ensureFresh('hour');
     if (!(await rollups.exists('hour'))) return [];
     const source = `SELECT * FROM read_parquet(${sqlString(rollups.glob('hour'))})`;
     const [d, i, c] = ['decisions', 'impressions', 'clicks'];
@@ -164,7 +175,7 @@ export async function createDuckDbAnalytics(opts: {
      * is refused before any runs, with `ALLOT_ERR_VALIDATION` listing each offending statement.
      */
     async sql(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
-      await ensureFresh();
+      await ensureFresh('day');
       return serial(async () => {
         await createViews();
         const extracted = await connection.extractStatements(text);

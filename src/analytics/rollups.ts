@@ -113,8 +113,8 @@ export function createRollups(opts: {
   };
   const dayFile = (d: string) => join(rollupsDir, 'daily', `dt=${d}`, 'rollup.parquet');
 
-  let running: Promise<RefreshResult> | null = null;
-  async function refreshOnce(): Promise<RefreshResult> {
+  let running: { days: boolean; done: Promise<RefreshResult> } | null = null;
+  async function refreshOnce(withDays: boolean): Promise<RefreshResult> {
     const partitions = await scan();
     const manifest = await readManifest();
     const next: Manifest = { catalog: fingerprint, hours: {}, days: {} };
@@ -134,6 +134,11 @@ export function createRollups(opts: {
       if (!partitions.has(key)) await rm(hourFile(key), { force: true });
     }
     for (const [d, keys] of dayHours) {
+      if (!withDays) {
+        // Hour reports do not need days: keep what was built, rebuilt when a day is asked for.
+        if (manifest.days[d] !== undefined) next.days[d] = manifest.days[d];
+        continue;
+      }
       const sig = createHash('sha1')
         .update(keys.map((k) => `${k}=${next.hours[k]}`).join('\n'))
         .digest('hex');
@@ -145,7 +150,11 @@ export function createRollups(opts: {
       next.days[d] = sig;
     }
     for (const d of Object.keys(manifest.days)) if (!dayHours.has(d)) await rm(dayFile(d), { force: true });
-    if (hoursBuilt + daysBuilt > 0 || Object.keys(manifest.hours).length !== partitions.size) {
+    const changed =
+      hoursBuilt + daysBuilt > 0 ||
+      Object.keys(manifest.hours).length !== partitions.size ||
+      Object.keys(manifest.days).length !== Object.keys(next.days).length;
+    if (changed) {
       await mkdir(rollupsDir, { recursive: true });
       const tmp = `${manifestPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
       await writeFile(tmp, JSON.stringify(next));
@@ -155,12 +164,24 @@ export function createRollups(opts: {
   }
 
   return {
-    /** Brings the rollups up to date with the event files; concurrent calls share one run. */
-    refresh(): Promise<RefreshResult> {
-      running ??= refreshOnce().finally(() => {
-        running = null;
-      });
-      return running;
+    /**
+     * Brings the hourly rollups (and, unless `days` is false, the daily ones) up to date with the
+     * event files. Concurrent calls share a run that covers what they need.
+     */
+    async refresh(opts: { days?: boolean } = {}): Promise<RefreshResult> {
+      const days = opts.days ?? true;
+      while (running !== null) {
+        const current = running;
+        if (current.days || !days) return current.done;
+        await current.done.catch(() => undefined);
+      }
+      const run = { days, done: refreshOnce(days) };
+      running = run;
+      try {
+        return await run.done;
+      } finally {
+        if (running === run) running = null;
+      }
     },
     /** Glob of a granularity's rollup files (for `read_parquet`). */
     glob: (g: Granularity): string =>
