@@ -117,6 +117,15 @@ describe.each(['folder', 's3'] as const)('allocation report over the %s archive'
       expect(bad.body.error.code).toBe('ALLOT_ERR_VALIDATION');
       expect(bad.body.error.problems.map((p) => p.path).sort()).toEqual(['/from', '/granularity', '/to']);
 
+      // Reconciliation answers (hours are compared once closed; none is yet in this fresh run).
+      const rec = await allot.json<{ error: string | null; drifted: number; checkedAt: string }>(
+        'GET',
+        '/v1/reconciliation?run=now',
+      );
+      expect(rec.status).toBe(200);
+      expect(rec.body.error).toBeNull();
+      expect(rec.body.drifted).toBe(0);
+
       // The CLI, as an analyst runs it against the same data dir.
       const env = { ALLOT_DATA_DIR: allot.dataDir, ...archiveEnv };
       const cli = runCli(

@@ -26,6 +26,17 @@ describe('allot CLI', () => {
     expect(bad.output()).toContain('unknown command');
   });
 
+  it('prints the Athena DDL for an S3 archive; refuses without one', async () => {
+    const ddl = run(['athena-ddl', '--start', '2026-11-01'], { ALLOT_ARCHIVE_URL: 's3://my-bucket/ads' });
+    expect(await ddl.exited).toBe(0);
+    expect(ddl.output()).toContain('CREATE EXTERNAL TABLE IF NOT EXISTS `allot`.`events`');
+    expect(ddl.output()).toContain("LOCATION 's3://my-bucket/ads/events/'");
+    expect(ddl.output()).toContain("'projection.dt.range' = '2026-11-01,NOW'");
+    const none = run(['athena-ddl'], {});
+    expect(await none.exited).toBe(2);
+    expect(none.output()).toContain('needs ALLOT_ARCHIVE_URL');
+  });
+
   it('reports every configuration problem at once and exits 2', async () => {
     const p = run(['start'], { PORT: 'eighty', ALLOT_CONFIG_DB: 'mysql://x', ALLOT_ADMIN_TOKEN: 'short' });
     expect(await p.exited).toBe(2);
