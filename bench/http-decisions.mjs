@@ -205,9 +205,12 @@ async function main() {
       );
     }
   } finally {
+    // Let Allot finish its graceful stop (the archiver's last write) before removing its data.
+    const stopped = new Promise((r) => allot.child.once('exit', r));
     allot.child.kill('SIGTERM');
     hello.child.kill();
-    rmSync(work, { recursive: true, force: true });
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 15_000))]);
+    rmSync(work, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

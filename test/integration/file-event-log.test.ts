@@ -82,6 +82,8 @@ describe('embedded event log', () => {
     for await (const c of again.replay()) replayed.push(...c);
     expect(replayed).toEqual(range(0, 5));
     await again.append(range(5, 8));
+    await again.close();
+    await log.close();
     expect(await replayAll(dir)).toEqual(range(0, 8));
   });
 
@@ -95,6 +97,8 @@ describe('embedded event log', () => {
       for await (const _ of again.replay());
     };
     await expect(drain()).rejects.toThrow(/unreadable line/);
+    await again.close();
+    await log.close();
   });
 
   it('deletes wholly archived segments, never the one being written; a clean close with all archived leaves none', async () => {
@@ -131,8 +135,10 @@ describe('embedded event log', () => {
     bus2.subscribe('g', async (b) => {
       seen2.push(...b.map((e) => e.id));
     });
-    expect(await bus2.replay()).toBe(9);
+    // Published while the replay runs: still after every replayed event.
+    const replaying = bus2.replay();
     await bus2.publish(range(9, 10));
+    expect(await replaying).toBe(9);
     await bus2.close();
     expect(seen2).toEqual(range(0, 10).map((e) => e.id));
     await bus.close();

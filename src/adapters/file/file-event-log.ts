@@ -121,6 +121,12 @@ export async function openEventLog(opts: {
     active = { seq, path, events: 0, bytes: 0 };
     segments.push(active);
   }
+  async function rotate(): Promise<void> {
+    const old = handle;
+    await startSegment();
+    await old.close();
+    sweep();
+  }
   await startSegment();
 
   let pending: Array<{ text: string; count: number; resolve: () => void; reject: (e: unknown) => void }> = [];
@@ -135,21 +141,24 @@ export async function openEventLog(opts: {
       const group = pending;
       pending = [];
       const text = group.map((g) => g.text).join('');
+      const buf = Buffer.from(text);
       try {
-        const buf = Buffer.from(text);
         await handle.write(buf);
         if (fsync) await handle.datasync();
-        syncs++;
-        for (const g of group) active.events += g.count;
-        active.bytes += buf.length;
-        for (const g of group) g.resolve();
-        if (active.bytes >= segmentBytes) {
-          await handle.close();
-          await startSegment();
-          sweep();
-        }
       } catch (err) {
+        // A partial write must not leave half a line before the next one: cut back to the last
+        // complete write (if even that fails, the next start cuts the torn tail).
+        await handle.truncate(active.bytes).catch(() => undefined);
         for (const g of group) g.reject(err);
+        continue;
+      }
+      syncs++;
+      for (const g of group) active.events += g.count;
+      active.bytes += buf.length;
+      for (const g of group) g.resolve();
+      if (active.bytes >= segmentBytes) {
+        // The new segment is opened before the old one is let go: a failure keeps appending here.
+        await rotate().catch((err: unknown) => opts.onError?.(err));
       }
     }
     writing = null;

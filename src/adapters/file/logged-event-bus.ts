@@ -23,13 +23,18 @@ export function createLoggedEventBus(inner: EventBus, log: EventLog): LoggedEven
       return run;
     },
     subscribe: (group, handler, options) => inner.subscribe(group, handler, options),
-    async replay(): Promise<number> {
-      let n = 0;
-      for await (const chunk of log.replay()) {
-        await inner.publish(chunk);
-        n += chunk.length;
-      }
-      return n;
+    replay(): Promise<number> {
+      // On the same chain as publishes: anything published meanwhile follows the replayed events.
+      const run = order.then(async () => {
+        let n = 0;
+        for await (const chunk of log.replay()) {
+          await inner.publish(chunk);
+          n += chunk.length;
+        }
+        return n;
+      });
+      order = run.catch(() => undefined);
+      return run;
     },
     async close(): Promise<void> {
       await order;
