@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { createAllot } from '../app/create-allot.js';
 import { ConfigError, loadConfig } from '../config/config.js';
+import { isAllotError } from '../core/errors.js';
 import { runSimCommand } from './sim-command.js';
 
 const HELP = `allot — ad allocation server
@@ -153,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       await start(typeof values.role === 'string' ? values.role : undefined);
       return -1; // keeps running
     } catch (err) {
-      if (err instanceof ConfigError) {
+      if (err instanceof ConfigError || isAllotError(err)) {
         process.stderr.write(`${err.message}\n`);
         return 2;
       }

@@ -148,14 +148,9 @@ export function createReportService(deps: {
         rows: rows.map((r) => {
           const targetShare = targets.get(r.placementId)?.get(r.adId) ?? null;
           const share = r.metrics.share;
-          const row: AllocationReportRow = {
-            placementId: r.placementId,
-            adId: r.adId,
-            period: r.period,
-            targetShare,
-            deviation: null,
-          };
+          const row = { placementId: r.placementId, adId: r.adId, period: r.period } as AllocationReportRow;
           for (const m of deps.metrics) row[m.name] = r.metrics[m.name] ?? null;
+          row.targetShare = targetShare;
           row.deviation =
             targetShare !== null && typeof share === 'number' ? round(share - targetShare) : null;
           return row;

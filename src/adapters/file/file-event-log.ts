@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rm, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AllotError } from '../../core/errors.js';
 import type { AllotEvent, EventType } from '../../core/events/allot-event.js';
 
 /** Events per replayed chunk. */
@@ -66,6 +67,41 @@ function decode(line: string, where: string): AllotEvent {
   return { id: v[0], type: v[1], ts: v[2], decisionId: v[3], placementId: v[4], adId: v[5], userId: v[6] };
 }
 
+/**
+ * One process per log: a second Allot on the same data dir would replay, and then delete, the
+ * segments the first is still writing. `LOCK` holds the owner's pid; a dead owner's lock (a
+ * crash) is taken over.
+ */
+async function takeLock(dir: string): Promise<string> {
+  const path = join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      let alive = false;
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid) {
+        try {
+          process.kill(owner, 0);
+          alive = true;
+        } catch (e) {
+          alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) {
+        throw new AllotError(
+          'ALLOT_ERR_CONFLICT',
+          `the event log ${dir} is in use by process ${owner}: is another Allot running on this data dir?`,
+        );
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new AllotError('ALLOT_ERR_CONFLICT', `could not lock the event log ${dir}`);
+}
+
 const countLines = (buf: Buffer): number => {
   let n = 0;
   for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
@@ -93,6 +129,7 @@ export async function openEventLog(opts: {
   const segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
   const fsync = opts.fsync ?? true;
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const lock = await takeLock(opts.dir);
 
   const segments: Segment[] = [];
   const names = (await readdir(opts.dir)).filter((n) => SEGMENT.test(n)).sort();
@@ -229,6 +266,7 @@ export async function openEventLog(opts: {
       if (archivedAhead >= total()) {
         for (const seg of segments.splice(0)) await rm(seg.path, { force: true });
       }
+      await rm(lock, { force: true });
     },
   };
 }
