@@ -157,8 +157,11 @@ describe('embedded event log', () => {
     });
     const exited = new Promise((r) => child.on('exit', r));
     while (out.split('\n').length < 5000) await new Promise((r) => setTimeout(r, 20));
+    // A second process on the same log is refused while the first lives.
+    await expect(openEventLog({ dir })).rejects.toThrow(/in use by process \d+/);
     child.kill('SIGKILL');
     await exited;
+    // The dead owner's lock is taken over (replayAll opens the log).
     // Only whole lines were acknowledged (a line cut by the kill may or may not be).
     const acked = out.split('\n').slice(0, -1);
     const replayed = (await replayAll(dir)).map((e) => e.id);
