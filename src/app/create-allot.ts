@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -59,6 +59,17 @@ export interface Allot {
 export interface CreateAllotOptions {
   logger?: Logger;
   clock?: Clock;
+}
+
+/** Whether a process with this pid is running (a staging folder's owner). */
+function isLive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -164,9 +175,13 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       // DuckDB is loaded only by processes that archive.
       const { createParquetArchive } = await import('../archive/parquet-archive.js');
       const { startArchiver } = await import('../archive/archiver.js');
-      // Staging files of a process that died mid-write are of no use: start clean.
-      const stagingDir = join(config.dataDir, 'archive-staging');
-      await rm(stagingDir, { recursive: true, force: true });
+      // One staging folder per process (several pipelines may share a data dir); those of
+      // processes that died mid-write are of no use.
+      const stagingRoot = join(config.dataDir, 'archive-staging');
+      for (const name of await readdir(stagingRoot).catch(() => [] as string[])) {
+        if (!isLive(Number(name))) await rm(join(stagingRoot, name), { recursive: true, force: true });
+      }
+      const stagingDir = join(stagingRoot, String(process.pid));
       const archive = await createParquetArchive({ store: archiveStore, stagingDir });
       const archiver = startArchiver({
         bus,
