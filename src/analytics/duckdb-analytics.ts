@@ -1,7 +1,17 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, StatementType } from '@duckdb/node-api';
-import { AllotError } from '../core/errors.js';
+import {
+  type DuckDBConnection,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  DuckDBTimestampMillisecondsValue,
+  DuckDBTimestampNanosecondsValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  StatementType,
+} from '@duckdb/node-api';
+import { AllotError, type Problem } from '../core/errors.js';
 import type {
   AnalyticsEngine,
   Granularity,
@@ -9,68 +19,83 @@ import type {
   ReportQuery,
   ReportRow,
 } from '../core/ports/analytics-engine.js';
-import { dedupedEventsSql, hourlyCountsSql, reportSql } from './event-queries.js';
+import { dedupedEventsSql, hourlyCountsSql, reportFromRollupsSql } from './event-queries.js';
 import { METRICS, type MetricDefinition, storedMetrics } from './metric-catalog.js';
 import { createRollups } from './rollups.js';
 import { duckdbDialect, sqlString } from './sql-dialect.js';
 
-/** Statements `sql()` runs: reading only. */
-const READ_ONLY = new Set<StatementType>([
-  StatementType.SELECT,
-  StatementType.EXPLAIN,
-  StatementType.RELATION,
-]);
+/** Statements `sql()` runs: reading only (DESCRIBE, SHOW, SUMMARIZE, PRAGMA x are SELECTs). */
+const READ_ONLY = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+/** `EXPLAIN ANALYZE x` runs x (a COPY writes its file): x is checked like a statement of its own. */
+const EXPLAIN = /^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?/i;
 
-/** DuckDB values → JSON: BIGINT → number, TIMESTAMP → ISO string, DECIMAL → number. */
-function toJson(v: unknown): unknown {
+/**
+ * DuckDB values → JSON: BIGINT/HUGEINT → number (a string beyond 2^53), TIMESTAMP(_TZ/_MS/_NS) →
+ * ISO 8601 UTC, DECIMAL → number, other values (dates, lists, …) → DuckDB's text.
+ */
+export function toJson(v: unknown): unknown {
   if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as { micros?: bigint; toDouble?: () => number; toString(): string };
-    if (typeof o.micros === 'bigint') return new Date(Number(o.micros / 1000n)).toISOString();
-    if (typeof o.toDouble === 'function') return o.toDouble();
-    return o.toString();
-  }
+  const iso = (ms: bigint) => new Date(Number(ms)).toISOString();
+  if (v instanceof DuckDBTimestampValue || v instanceof DuckDBTimestampTZValue) return iso(v.micros / 1000n);
+  if (v instanceof DuckDBTimestampMillisecondsValue) return iso(v.millis);
+  if (v instanceof DuckDBTimestampNanosecondsValue) return iso(v.nanos / 1_000_000n);
+  if (v instanceof DuckDBDecimalValue) return v.toDouble();
   return String(v);
 }
 
-const hasFiles = async (dir: string): Promise<boolean> =>
+const hasParquet = async (dir: string): Promise<boolean> =>
   (await readdir(dir, { recursive: true }).catch(() => [] as string[])).some(
-    (f) => String(f).endsWith('.parquet') && !String(f).split('/').at(-1)!.startsWith('.'),
+    (f) => f.endsWith('.parquet') && !(f.split('/').at(-1) ?? '').startsWith('.'),
   );
 
-/**
- * The embedded analytics engine: DuckDB (in process, in memory) over the archive folder under
- * `root` (`events/`, and the rollups it keeps under `rollups/`). Reports read the hourly or daily
- * rollups, refreshed first (at most once per `minRefreshMs`; concurrent reports share one), so
- * they include every archived event. `beforeRead` runs first (an S3 archive's cache sync).
- * One connection: statements run one after another.
- */
-export async function createDuckDbAnalytics(opts: {
+export interface DuckDbAnalyticsOptions {
+  /** The archive folder: `events/` (read), `rollups/` (kept here). */
   root: string;
+  /** Runs before reading (the integrator's S3 → local cache sync). */
   beforeRead?: () => Promise<void>;
+  /** Reports refresh the rollups at most this often (default 1000 ms). */
   minRefreshMs?: number;
-  catalog?: readonly MetricDefinition[];
-}) {
-  const catalog = opts.catalog ?? METRICS;
+  /** The metric catalog (default `METRICS`): rollup columns, report metrics, `hourly`/`daily` views. */
+  metrics?: readonly MetricDefinition[];
+}
+
+/**
+ * The embedded analytics engine: DuckDB in process over the archive folder `root`. Reports read
+ * the hourly or daily rollups (`rollups.ts`), refreshed first — after `beforeRead`, at most once
+ * per `minRefreshMs`, concurrent reports sharing one refresh — so a report includes every event
+ * archived before it (up to `minRefreshMs` old). An empty archive gives empty results.
+ *
+ * Reports and refreshes share one connection and run one after another. Ad-hoc SQL (`sql`) runs
+ * on a second, locked-down instance: it can read the archive's `events/` and `rollups/` only.
+ */
+export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
+  const metrics = opts.metrics ?? METRICS;
   const minRefreshMs = opts.minRefreshMs ?? 1000;
+  const eventsDir = join(opts.root, 'events');
   const instance = await DuckDBInstance.create(':memory:');
   const connection: DuckDBConnection = await instance.connect();
-  const rollups = createRollups({ root: opts.root, connection, catalog });
-  const eventsGlob = join(opts.root, 'events', '**', '*.parquet');
+  const rollups = createRollups({ root: opts.root, connection, catalog: metrics });
+  const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);
+  const countsStored = ['decisions', 'impressions', 'clicks'].every((c) =>
+    metrics.some((m) => m.column === c && m.rollup === 'sum'),
+  );
+
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task);
     queue = run.catch(() => undefined);
     return run;
   };
-  const last = { hour: 0, day: 0 };
-  const fresh: { hour: Promise<void> | null; day: Promise<void> | null } = { hour: null, day: null };
+  const rows = (sql: string): Promise<unknown[][]> =>
+    serial(async () => (await connection.runAndReadAll(sql)).getRows() as unknown[][]);
 
+  const last = { hour: 0, day: 0 };
+  const fresh: Record<Granularity, Promise<void> | null> = { hour: null, day: null };
   /**
-   * Syncs and refreshes the rollups a granularity reads (days include hours) unless that was
-   * done less than minRefreshMs ago; concurrent callers share one.
+   * Syncs and refreshes the rollups a granularity reads (a day refresh includes its hours) unless
+   * that was done less than minRefreshMs ago; concurrent callers share one.
    */
   function ensureFresh(g: Granularity): Promise<void> {
     if (Date.now() - last[g] < minRefreshMs) return fresh[g] ?? Promise.resolve();
@@ -88,41 +113,27 @@ export async function createDuckDbAnalytics(opts: {
     return fresh[g];
   }
 
-  const rows = async (sql: string): Promise<unknown[][]> =>
-    serial(async () => (await connection.runAndReadAll(sql)).getRows() as unknown[][]);
-
   async function report(q: ReportQuery): Promise<ReportRow[]> {
     await ensureFresh(q.granularity);
     if (!(await rollups.exists(q.granularity))) return [];
-    const source = `SELECT * FROM read_parquet(${sqlString(rollups.glob(q.granularity))})`;
-    const result = await rows(
-      reportSql(source, { fromMs: q.fromMs, toMs: q.toMs, placementId: q.placementId }, catalog),
-    );
+    const range = { fromMs: q.fromMs, toMs: q.toMs, placementId: q.placementId };
+    const result = await rows(reportFromRollupsSql(dialect, q.granularity, range, metrics));
     return result.map((r) => {
-      const metrics: Record<string, number | null> = {};
-      catalog.forEach((m, i) => {
+      const values: Record<string, number | null> = {};
+      metrics.forEach((m, i) => {
         const v = toJson(r[3 + i]);
-        metrics[m.name] = v === null ? null : Number(v);
+        values[m.name] = v === null ? null : Number(v);
       });
-      return {
-        placementId: String(r[0]),
-        adId: String(r[1]),
-        period: String(toJson(r[2])),
-        metrics,
-      };
+      return { placementId: String(r[0]), adId: String(r[1]), period: String(toJson(r[2])), metrics: values };
     });
   }
 
   async function hourlyCounts(fromMs: number, toMs: number): Promise<HourlyCount[]> {
     await ensureFresh('hour');
-    if (!(await rollups.exists('hour'))) return [];
-    const source = `SELECT * FROM read_parquet(${sqlString(rollups.glob('hour'))})`;
-    const [d, i, c] = ['decisions', 'impressions', 'clicks'];
-    const result = await rows(
-      `SELECT placement_id, ad_id, period, ${d}, ${i}, ${c} FROM (${source}) r
-       WHERE period >= make_timestamp(${fromMs * 1000}) AND period < make_timestamp(${toMs * 1000})
-       ORDER BY ALL`,
-    );
+    // From the hourly rollups, unless a custom catalog dropped the counts: then from the events.
+    const from = countsStored ? 'rollups' : 'events';
+    if (!(countsStored ? await rollups.exists('hour') : await hasParquet(eventsDir))) return [];
+    const result = await rows(hourlyCountsSql(dialect, { fromMs, toMs }, from));
     return result.map((r) => ({
       placementId: String(r[0]),
       adId: String(r[1]),
@@ -133,89 +144,140 @@ export async function createDuckDbAnalytics(opts: {
     }));
   }
 
-  /** Views for ad-hoc SQL, typed and empty when there is nothing archived yet. */
-  async function createViews(): Promise<void> {
+  let adhoc: { instance: DuckDBInstance; connection: DuckDBConnection } | null = null;
+  /**
+   * The ad-hoc SQL instance: external access limited to the archive's folders and the
+   * configuration locked, so even a statement that slipped past the type check could neither
+   * read nor write elsewhere, nor change that.
+   */
+  async function adhocConnection(): Promise<DuckDBConnection> {
+    if (adhoc !== null) return adhoc.connection;
+    const inst = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
+    const c = await inst.connect();
+    const dirs = [eventsDir, rollups.rollupsDir].map((d) => sqlString(`${d}/`));
+    await c.run(`SET allowed_directories = [${dirs.join(', ')}]`);
+    await c.run('SET enable_external_access = false');
+    await c.run('SET lock_configuration = true');
+    adhoc = { instance: inst, connection: c };
+    return c;
+  }
+
+  /** Views for ad-hoc SQL (recreated per call: typed and empty while nothing is archived). */
+  async function createViews(c: DuckDBConnection): Promise<void> {
     const emptyEvents =
       'SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS type, NULL::TIMESTAMP AS ts, NULL::VARCHAR AS decision_id, ' +
       'NULL::VARCHAR AS placement_id, NULL::VARCHAR AS ad_id, NULL::VARCHAR AS user_id, ' +
       'NULL::INTEGER AS schema_version, NULL::VARCHAR AS dt, NULL::VARCHAR AS hour WHERE false';
-    const any = await hasFiles(join(opts.root, 'events'));
-    const raw = any ? `SELECT * FROM ${duckdbDialect(eventsGlob).events}` : emptyEvents;
-    await connection.run(`CREATE OR REPLACE VIEW events_raw AS ${raw}`);
-    await connection.run(
+    const raw = (await hasParquet(eventsDir)) ? `SELECT * FROM ${dialect.events}` : emptyEvents;
+    await c.run(`CREATE OR REPLACE VIEW events_raw AS ${raw}`);
+    await c.run(
       `CREATE OR REPLACE VIEW events AS SELECT * EXCLUDE (copy) FROM (
          SELECT *, row_number() OVER (PARTITION BY id ORDER BY ts) AS copy FROM events_raw) WHERE copy = 1`,
     );
     for (const g of ['hour', 'day'] as const) {
-      const name = g === 'hour' ? 'hourly' : 'daily';
-      const empty = `SELECT NULL::VARCHAR AS placement_id, NULL::VARCHAR AS ad_id, NULL::TIMESTAMP AS period${storedMetrics(
-        catalog,
-      )
-        .map((m) => `, NULL::BIGINT AS ${m.column}`)
-        .join('')} WHERE false`;
-      const src = (await rollups.exists(g))
-        ? `SELECT * FROM read_parquet(${sqlString(rollups.glob(g))})`
-        : empty;
-      await connection.run(`CREATE OR REPLACE VIEW ${name} AS ${src}`);
+      const stored = storedMetrics(metrics).map((m) => `, NULL::BIGINT AS ${m.column}`);
+      const partitions =
+        g === 'hour' ? ', NULL::VARCHAR AS dt, NULL::VARCHAR AS hour' : ', NULL::VARCHAR AS dt';
+      const empty = `SELECT NULL::VARCHAR AS placement_id, NULL::VARCHAR AS ad_id, NULL::TIMESTAMP AS period${stored.join('')}${partitions} WHERE false`;
+      const src = (await rollups.exists(g)) ? `SELECT * FROM ${dialect.rollups?.(g)}` : empty;
+      await c.run(`CREATE OR REPLACE VIEW ${g === 'hour' ? 'hourly' : 'daily'} AS ${src}`);
     }
   }
 
+  /**
+   * Whether an EXPLAIN in `text` is harmless: a plain EXPLAIN only plans, but EXPLAIN ANALYZE
+   * runs its statement (a COPY would write its file), so then `text` must be one plainly
+   * written `EXPLAIN ANALYZE <statement>` whose statement, prepared alone, is a SELECT.
+   * Conservative: any "analyze" word in a text with an EXPLAIN needs that proof.
+   */
+  async function explainOnlyReads(c: DuckDBConnection, text: string, statements: number): Promise<boolean> {
+    if (!/\banaly[sz]e\b/i.test(text)) return true;
+    const m = EXPLAIN.exec(text);
+    if (statements !== 1 || m === null) return false;
+    const inner = await c.extractStatements(text.slice(m[0].length)).catch(() => null);
+    if (inner === null || inner.count !== 1) return false;
+    const p = await inner.prepare(0).catch(() => null);
+    return p?.statementType === StatementType.SELECT;
+  }
+
+  /** Prepares every statement of `text`; lists each that fails to bind or does not only read. */
+  async function prepareReadOnly(c: DuckDBConnection, text: string): Promise<DuckDBPreparedStatement[]> {
+    const extracted = await c.extractStatements(text);
+    const problems: Problem[] = [];
+    const prepared: DuckDBPreparedStatement[] = [];
+    for (let i = 0; i < extracted.count; i++) {
+      const refuse = (message: string) =>
+        problems.push({ path: `/statements/${i}`, message: `statement ${i + 1}: ${message}` });
+      const p = await extracted.prepare(i).catch((err: unknown) => {
+        // Unknown table, types, a path outside the archive: listed, nothing runs.
+        const message = (err as Error).message;
+        refuse(message.startsWith('Permission Error') ? `outside the archive: ${message}` : message);
+        return null;
+      });
+      if (p === null) continue;
+      prepared.push(p);
+      if (!READ_ONLY.has(p.statementType)) {
+        refuse(
+          `${StatementType[p.statementType]} is refused: only reading statements run (SELECT, WITH, EXPLAIN, …)`,
+        );
+      } else if (
+        p.statementType === StatementType.EXPLAIN &&
+        !(await explainOnlyReads(c, text, extracted.count))
+      ) {
+        refuse('EXPLAIN ANALYZE runs its statement: only a lone EXPLAIN ANALYZE SELECT … is allowed');
+      }
+    }
+    if (problems.length > 0)
+      throw new AllotError(
+        'ALLOT_ERR_VALIDATION',
+        'refused: only statements that read the archive run; nothing was run',
+        problems,
+      );
+    return prepared;
+  }
+
+  let adhocQueue: Promise<unknown> = Promise.resolve();
+
   return {
-    catalog,
+    /** The metric catalog this engine's rollups and reports use (CSV headers, API schema). */
+    metrics,
     report,
     hourlyCounts,
-    /** Brings the rollups up to date now (reports do it themselves). */
-    refresh: async () => {
+    /** Brings the rollups up to date now (reports do it themselves); what it rebuilt. */
+    async refresh() {
       await opts.beforeRead?.();
       return serial(() => rollups.refresh());
     },
     /**
-     * Read-only ad-hoc SQL over views `events` (each id once), `events_raw`, `hourly`, `daily`.
-     * Every statement must read only (SELECT, WITH, EXPLAIN, DESCRIBE, SUMMARIZE); anything else
-     * is refused before any runs, with `ALLOT_ERR_VALIDATION` listing each offending statement.
+     * Read-only ad-hoc SQL over the views `events` (each id once), `events_raw` (as archived),
+     * `hourly` and `daily` (the rollups, with their `dt`/`hour` partitions). Every statement must
+     * only read (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE); otherwise nothing runs
+     * and `ALLOT_ERR_VALIDATION` lists each offending statement. Returns the last statement's
+     * result with JSON-ready values.
      */
     async sql(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
       await ensureFresh('day');
-      return serial(async () => {
-        await createViews();
-        const extracted = await connection.extractStatements(text);
-        const problems: Array<{ path: string; message: string }> = [];
-        const prepared = [];
-        for (let i = 0; i < extracted.count; i++) {
-          const p = await extracted.prepare(i).catch((err: unknown) => {
-            // Unknown tables, syntax, types: listed with the others, nothing runs.
-            problems.push({
-              path: `/statements/${i}`,
-              message: `statement ${i + 1}: ${(err as Error).message}`,
-            });
-            return null;
-          });
-          if (p === null) continue;
-          if (!READ_ONLY.has(p.statementType)) {
-            problems.push({
-              path: `/statements/${i}`,
-              message: `statement ${i + 1} is ${StatementType[p.statementType]}: only reading statements (SELECT, WITH, EXPLAIN, DESCRIBE) are allowed`,
-            });
-          }
-          prepared.push(p);
-        }
-        if (problems.length > 0)
-          throw new AllotError('ALLOT_ERR_VALIDATION', 'refused: nothing was run', problems);
-        let last: { columns: string[]; rows: unknown[][] } = { columns: [], rows: [] };
-        for (const p of prepared) {
+      const run = adhocQueue.then(async () => {
+        const c = await adhocConnection();
+        await createViews(c);
+        let result: { columns: string[]; rows: unknown[][] } = { columns: [], rows: [] };
+        for (const p of await prepareReadOnly(c, text)) {
           const reader = await p.runAndReadAll();
-          last = { columns: reader.columnNames(), rows: reader.getRows().map((r) => r.map(toJson)) };
+          result = { columns: reader.columnNames(), rows: reader.getRows().map((r) => r.map(toJson)) };
         }
-        return last;
+        return result;
       });
+      adhocQueue = run.catch(() => undefined);
+      return run;
     },
-    /** The raw report straight over the events, without rollups (benchmarks, tests). */
-    dedupedEventsSql: (fromMs: number, toMs: number) =>
-      dedupedEventsSql(duckdbDialect(eventsGlob), { fromMs, toMs }),
-    hourlyCountsSql: (fromMs: number, toMs: number) =>
-      hourlyCountsSql(duckdbDialect(eventsGlob), { fromMs, toMs }),
+    /** The deduplicated events of a range as DuckDB SQL over this archive (benchmarks, tests). */
+    eventsSql: (fromMs: number, toMs: number): string => dedupedEventsSql(dialect, { fromMs, toMs }),
     async close(): Promise<void> {
-      await queue;
+      await Promise.all([queue, adhocQueue]);
+      if (adhoc !== null) {
+        adhoc.connection.closeSync();
+        adhoc.instance.closeSync();
+      }
       connection.closeSync();
       instance.closeSync();
     },

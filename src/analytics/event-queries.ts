@@ -14,37 +14,60 @@ export const EVENT_COLUMNS = [
   { name: 'schema_version', type: 'int' },
 ] as const;
 
-const DAY = 86_400_000;
-const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const unitOf = (g: Granularity): number => (g === 'day' ? DAY : HOUR);
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 export interface EventRange {
   fromMs: number;
   toMs: number;
-  /** One placement, or null for all. */
+  /** One placement, or null for all. Always inlined as an escaped literal. */
   placementId?: string | null;
 }
 
+/** Indents a nested query under its parent's `FROM (`. */
+const nest = (sql: string): string => sql.replaceAll('\n', '\n  ');
+
 /**
- * The events in [fromMs, toMs), each id once (a batch replayed in another grouping repeats rows
- * across files). Partitions outside the range's days are pruned by `dt`.
+ * The Hive partitions (`dt`, `hour`: UTC strings, as the archive's paths name them) that can
+ * hold events of [fromMs, toMs): days by `dt`, and the first and last day's hours by `hour`,
+ * so both engines skip the files of other partitions (DuckDB and Athena's projection alike).
+ */
+export function partitionFilter(r: EventRange, withHour = true): string {
+  const first = iso(r.fromMs);
+  const last = iso(Math.max(r.fromMs, r.toMs - 1));
+  const [d0, h0, d1, h1] = [first.slice(0, 10), first.slice(11, 13), last.slice(0, 10), last.slice(11, 13)];
+  const days = `dt BETWEEN ${sqlString(d0)} AND ${sqlString(d1)}`;
+  if (!withHour) return days;
+  return `${days}
+  AND (dt > ${sqlString(d0)} OR hour >= ${sqlString(h0)})
+  AND (dt < ${sqlString(d1)} OR hour <= ${sqlString(h1)})`;
+}
+
+const placementFilter = (r: EventRange): string =>
+  r.placementId == null ? '' : `\n  AND placement_id = ${sqlString(r.placementId)}`;
+
+/**
+ * The events in [fromMs, toMs), each id once: a batch replayed in another grouping after a crash
+ * repeats rows across files. `row_number()` rather than `GROUP BY id` keeps every column without
+ * engine-specific aggregates (`any_value` / `arbitrary`); copies of an id are identical rows.
  */
 export function dedupedEventsSql(d: SqlDialect, r: EventRange): string {
-  const lastDay = day(Math.max(r.fromMs, r.toMs - 1));
-  const placement = r.placementId == null ? '' : `\n      AND placement_id = ${sqlString(r.placementId)}`;
   return `SELECT id, type, ts, placement_id, ad_id, user_id
-  FROM (
-    SELECT id, type, ts, placement_id, ad_id, user_id,
-           row_number() OVER (PARTITION BY id ORDER BY ts) AS copy
-    FROM ${d.events}
-    WHERE dt BETWEEN ${sqlString(day(r.fromMs))} AND ${sqlString(lastDay)}
-      AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}${placement}
-  ) deduped
-  WHERE copy = 1`;
+FROM (
+  SELECT id, type, ts, placement_id, ad_id, user_id,
+         row_number() OVER (PARTITION BY id ORDER BY ts) AS copy
+  FROM ${d.events}
+  WHERE ${nest(partitionFilter(r))}
+    AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}${nest(placementFilter(r))}
+) deduped
+WHERE copy = 1`;
 }
 
 /**
- * The rollup rows of a range: per placement × ad × period (hour or day), every stored
- * (`sum` and `distinct`) metric of the catalog.
+ * The rollup rows of a range from the events: per placement × ad × period (hour or day), every
+ * stored (`sum` and `distinct`) metric of the catalog, each expression as the catalog writes it.
  */
 export function rollupSql(
   d: SqlDialect,
@@ -55,14 +78,30 @@ export function rollupSql(
   const measures = storedMetrics(catalog).map((m) => `,\n       ${m.expression} AS ${m.column}`);
   return `SELECT placement_id, ad_id, date_trunc('${g}', ts) AS period${measures.join('')}
 FROM (
-  ${dedupedEventsSql(d, r).replaceAll('\n', '\n  ')}
+  ${nest(dedupedEventsSql(d, r))}
 ) e
 GROUP BY placement_id, ad_id, date_trunc('${g}', ts)`;
 }
 
+/** The stored rollup rows of a range (DuckDB, whose dialect has rollups), partitions pruned. */
+export function storedRollupsSql(
+  d: SqlDialect,
+  g: Granularity,
+  r: EventRange,
+  catalog: readonly MetricDefinition[] = METRICS,
+): string {
+  if (d.rollups === null) throw new Error(`the ${d.name} dialect keeps no rollups: use rollupSql`);
+  const cols = storedMetrics(catalog).map((m) => `, ${m.column}`);
+  return `SELECT placement_id, ad_id, period${cols.join('')}
+FROM ${d.rollups(g)}
+WHERE ${nest(partitionFilter(r, g === 'hour'))}
+  AND period >= ${sqlTimestamp(r.fromMs)} AND period < ${sqlTimestamp(r.toMs)}${placementFilter(r)}`;
+}
+
 /**
- * The report: rows of `source` (a rollup relation with placement_id, ad_id, period and the stored
- * metrics) in the range, with every derived metric, ordered by placement, period, ad.
+ * The report over `source` (a relation of rollup rows: placement_id, ad_id, period and the
+ * stored metrics): rows whose period starts in the range, with every derived metric (a window
+ * over one placement and period for shares), ordered by placement, period, ad.
  */
 export function reportSql(
   source: string,
@@ -70,18 +109,23 @@ export function reportSql(
   catalog: readonly MetricDefinition[] = METRICS,
 ): string {
   const cols = catalog.map((m) => (m.rollup === 'derived' ? `${m.expression} AS ${m.column}` : m.column));
-  const placement = r.placementId == null ? '' : ` AND placement_id = ${sqlString(r.placementId)}`;
   return `SELECT placement_id, ad_id, period, ${cols.join(', ')}
 FROM (
-  ${source.replaceAll('\n', '\n  ')}
+  ${nest(source)}
 ) r
-WHERE period >= ${sqlTimestamp(r.fromMs)} AND period < ${sqlTimestamp(r.toMs)}${placement}
+WHERE period >= ${sqlTimestamp(r.fromMs)} AND period < ${sqlTimestamp(r.toMs)}${placementFilter(r)}
 ORDER BY placement_id, period, ad_id`;
 }
 
+/** Widens a range to whole periods: a day report from 10:00 still counts that day from midnight. */
+const wholePeriods = (g: Granularity, r: EventRange): EventRange => {
+  const unit = unitOf(g);
+  return { ...r, fromMs: Math.floor(r.fromMs / unit) * unit, toMs: Math.ceil(r.toMs / unit) * unit };
+};
+
 /**
- * The report computed straight from the events (what Athena runs, and DuckDB when a test or
- * benchmark wants no rollups): the rollup SELECT inlined as the report's source.
+ * The report computed from the events (what Athena runs; DuckDB when benchmarked without
+ * rollups): the rollup SELECT as the report's source.
  */
 export function reportFromEventsSql(
   d: SqlDialect,
@@ -89,21 +133,38 @@ export function reportFromEventsSql(
   r: EventRange,
   catalog: readonly MetricDefinition[] = METRICS,
 ): string {
-  // Whole periods: a day report from 10:00 still counts the day from midnight.
-  const unit = g === 'day' ? DAY : 3_600_000;
-  const whole = { ...r, fromMs: Math.floor(r.fromMs / unit) * unit, toMs: Math.ceil(r.toMs / unit) * unit };
-  return reportSql(rollupSql(d, g, whole, catalog), r, catalog);
+  return reportSql(rollupSql(d, g, wholePeriods(g, r), catalog), r, catalog);
 }
 
-/** Exact decisions, impressions and clicks per placement × ad × hour (the reconciliation's truth). */
-export function hourlyCountsSql(d: SqlDialect, r: EventRange): string {
-  return `SELECT placement_id, ad_id, date_trunc('hour', ts) AS period,
-       sum(CASE WHEN type = 'decision' THEN 1 ELSE 0 END) AS decisions,
-       sum(CASE WHEN type = 'impression' THEN 1 ELSE 0 END) AS impressions,
-       sum(CASE WHEN type = 'click' THEN 1 ELSE 0 END) AS clicks
+/** The report over the stored rollups (DuckDB): same outer SELECT, the rollup files as source. */
+export function reportFromRollupsSql(
+  d: SqlDialect,
+  g: Granularity,
+  r: EventRange,
+  catalog: readonly MetricDefinition[] = METRICS,
+): string {
+  return reportSql(storedRollupsSql(d, g, wholePeriods(g, r), catalog), r, catalog);
+}
+
+/** The metrics `hourlyCountsSql` reads, as the default catalog defines them. */
+export const COUNT_METRICS: readonly MetricDefinition[] = METRICS.filter((m) =>
+  ['decisions', 'impressions', 'clicks'].includes(m.name),
+);
+
+/**
+ * Exact decisions, impressions and clicks per placement × ad × hour, for the hours starting in
+ * [fromMs, toMs) (the reconciliation's truth), from the events or, on DuckDB, the hourly rollups.
+ */
+export function hourlyCountsSql(d: SqlDialect, r: EventRange, from: 'events' | 'rollups' = 'events'): string {
+  const whole = wholePeriods('hour', r);
+  const source =
+    from === 'events'
+      ? rollupSql(d, 'hour', whole, COUNT_METRICS)
+      : storedRollupsSql(d, 'hour', whole, COUNT_METRICS);
+  return `SELECT placement_id, ad_id, period, decisions, impressions, clicks
 FROM (
-  ${dedupedEventsSql(d, r).replaceAll('\n', '\n  ')}
-) e
-GROUP BY placement_id, ad_id, date_trunc('hour', ts)
+  ${nest(source)}
+) c
+WHERE period >= ${sqlTimestamp(r.fromMs)} AND period < ${sqlTimestamp(r.toMs)}
 ORDER BY placement_id, ad_id, period`;
 }

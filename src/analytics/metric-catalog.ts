@@ -1,3 +1,5 @@
+import { AllotError, type Problem } from '../core/errors.js';
+
 /**
  * How a metric rolls up:
  * - `sum`: an aggregate over the (deduplicated) events of a period that adds up across periods;
@@ -28,6 +30,14 @@ export interface MetricDefinition {
 const NAME = /^[a-z][A-Za-z0-9]{0,63}$/;
 const COLUMN = /^[a-z][a-z0-9_]{0,63}$/;
 const RESERVED = new Set(['placement_id', 'ad_id', 'period', 'id', 'type', 'ts', 'user_id', 'dt', 'hour']);
+/** Words a derived expression may use besides stored metric columns and function calls. */
+const SQL_WORDS = new Set(
+  (
+    'cast as double real bigint integer decimal nullif coalesce greatest least round abs sum avg min max count ' +
+    'over partition by order rows range between unbounded preceding following current row case when then ' +
+    'else end and or not is null distinct placement_id ad_id period'
+  ).split(' '),
+);
 
 /**
  * The metrics of the allocation report. Adding one is adding an entry here: it flows into the
@@ -94,37 +104,52 @@ export const METRICS: readonly MetricDefinition[] = defineMetrics([
   },
 ]);
 
-/** Checks a catalog (unique names and columns, derived metrics over known columns); returns it frozen. */
+/**
+ * Checks a catalog and returns it frozen: names camelCase and unique, columns snake_case, unique
+ * and not one of the relations' own columns, one expression each, and derived metrics over
+ * stored (`sum`/`distinct`) metrics only (a report computes derived columns side by side, so
+ * one cannot use another). Every problem is listed in one `ALLOT_ERR_VALIDATION`.
+ */
 export function defineMetrics(list: readonly MetricDefinition[]): readonly MetricDefinition[] {
-  const problems: string[] = [];
+  const problems: Problem[] = [];
+  const problem = (i: number, message: string) => problems.push({ path: `/metrics/${i}`, message });
   const names = new Set<string>();
   const columns = new Set<string>();
-  for (const m of list) {
-    if (!NAME.test(m.name)) problems.push(`metric name "${m.name}" must be camelCase letters and digits`);
+  list.forEach((m, i) => {
+    if (!NAME.test(m.name)) problem(i, `metric name "${m.name}" must be camelCase letters and digits`);
     if (!COLUMN.test(m.column) || RESERVED.has(m.column))
-      problems.push(`metric "${m.name}": column "${m.column}" must be snake_case and not a reserved column`);
-    if (names.has(m.name)) problems.push(`metric name "${m.name}" is defined twice`);
-    if (columns.has(m.column)) problems.push(`metric column "${m.column}" is defined twice`);
+      problem(i, `metric "${m.name}": column "${m.column}" must be snake_case and not a reserved column`);
+    if (names.has(m.name)) problem(i, `metric name "${m.name}" is defined twice`);
+    if (columns.has(m.column)) problem(i, `metric column "${m.column}" is defined twice`);
     names.add(m.name);
     columns.add(m.column);
-    if (m.expression.includes(';')) problems.push(`metric "${m.name}": one expression, no ";"`);
-  }
+    if (m.expression.includes(';')) problem(i, `metric "${m.name}": one expression, no ";"`);
+  });
   const stored = new Set(list.filter((m) => m.rollup !== 'derived').map((m) => m.column));
-  for (const m of list) {
-    if (m.rollup !== 'derived') continue;
-    const refs = m.expression.match(/\b[a-z][a-z0-9_]*\b/g) ?? [];
-    const known =
-      /^(cast|as|double|nullif|sum|over|partition|by|placement_id|period|ad_id|case|when|then|else|end|and|or|not|null|coalesce|greatest|least|round)$/i;
-    for (const r of refs) {
-      if (!stored.has(r) && !known.test(r) && columns.has(r))
-        problems.push(
-          `metric "${m.name}" uses "${r}", which is derived: derived metrics use stored metrics only`,
-        );
+  list.forEach((m, i) => {
+    if (m.rollup !== 'derived') return;
+    // Identifiers outside string literals that are not function calls: columns or SQL words.
+    const text = m.expression.replace(/'(?:[^']|'')*'/g, "''");
+    const words = [...text.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()/g)].map((x) => x[1] ?? '');
+    for (const w of new Set(words)) {
+      if (stored.has(w) || SQL_WORDS.has(w.toLowerCase())) continue;
+      problem(
+        i,
+        columns.has(w)
+          ? `metric "${m.name}" uses "${w}", which is derived: derived metrics use stored metrics only`
+          : `metric "${m.name}" uses "${w}", which is no stored metric's column`,
+      );
     }
-  }
-  if (problems.length > 0) throw new Error(`invalid metric catalog:\n  - ${problems.join('\n  - ')}`);
+  });
+  if (problems.length > 0)
+    throw new AllotError(
+      'ALLOT_ERR_VALIDATION',
+      `invalid metric catalog (${problems.length} problems)`,
+      problems,
+    );
   return Object.freeze(list.map((m) => Object.freeze({ ...m })));
 }
 
+/** The metrics stored in rollups (`sum` and `distinct`), in catalog order. */
 export const storedMetrics = (catalog: readonly MetricDefinition[]) =>
   catalog.filter((m) => m.rollup !== 'derived');

@@ -9,16 +9,24 @@ import { duckdbDialect, sqlString } from './sql-dialect.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const PARTITION = /^dt=(\d{4}-\d{2}-\d{2})$/;
+const DAY_PARTITION = /^dt=(\d{4}-\d{2}-\d{2})$/;
 const HOUR_PARTITION = /^hour=(\d{2})$/;
+
+/** What one rollup file was built from, and which file that is (see `createRollups`). */
+interface Built {
+  /** Signature of the inputs: an hour's event files (names, sizes), a day's hour signatures. */
+  sig: string;
+  /** The rollup file as this build left it: `ino:size:mtimeMs`. */
+  file: string;
+}
 
 interface Manifest {
   /** Catalog fingerprint: a changed catalog rebuilds everything. */
   catalog: string;
-  /** `YYYY-MM-DD/HH` → signature of the event files the hourly rollup was built from. */
-  hours: Record<string, string>;
-  /** `YYYY-MM-DD` → signature of the day's hour signatures. */
-  days: Record<string, string>;
+  /** `YYYY-MM-DD/HH` → the hourly rollup's build. */
+  hours: Record<string, Built>;
+  /** `YYYY-MM-DD` → the daily rollup's build. */
+  days: Record<string, Built>;
 }
 
 export interface RefreshResult {
@@ -26,13 +34,32 @@ export interface RefreshResult {
   daysBuilt: number;
 }
 
+const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
+const unique = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
+const identity = async (path: string): Promise<string | null> =>
+  stat(path).then(
+    (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+    () => null,
+  );
+
 /**
- * Incremental hourly and daily rollups of the archive, for DuckDB, under
- * `<root>/rollups/{hourly/dt=…/hour=…,daily/dt=…}/rollup.parquet`. An hour is rebuilt when its set
- * of event files (names and sizes) changed — a late event's file lands in its own hour, which is
- * rebuilt with its day — and only then: re-running a refresh, or a day, changes nothing.
- * Rollups are written under a temporary name and renamed, so a reader (or another process
- * refreshing the same root) never sees half a file; the same inputs give the same rows.
+ * Incremental hourly and daily rollups of the archive for DuckDB, under
+ * `<root>/rollups/hourly/dt=…/hour=…/rollup.parquet` and `<root>/rollups/daily/dt=…/rollup.parquet`,
+ * with `<root>/rollups/manifest.json` recording what each was built from.
+ *
+ * - An hour is rebuilt when its set of event files (names and sizes) changed: files are only
+ *   added or replaced, and a late event's file lands in its own (old) hour, so that hour is
+ *   rebuilt, and its day when a day is next read. Nothing else is: a refresh with no new
+ *   files writes nothing (idempotent; rebuilding gives identical rows, sorted).
+ * - Every metric of the catalog that is not `derived` is a column; the day's `sum` and
+ *   `distinct` metrics are computed in one pass over the day's deduplicated events (a day's
+ *   distinct users need its events anyway; sums equal the sum of its hours by construction).
+ * - Files are written under a unique temporary name and renamed: readers, and other processes
+ *   refreshing the same root (a CLI beside a server), never see half a file; the same inputs
+ *   give the same rows. The manifest records each rollup file's identity (inode, size, mtime)
+ *   next to its inputs' signature, so when two processes race on one hour and the older build's
+ *   rename lands last, the next refresh sees that the file is not the one the manifest
+ *   describes and rebuilds it: a race costs a rebuild, never a stale rollup kept as current.
  */
 export function createRollups(opts: {
   root: string;
@@ -40,42 +67,46 @@ export function createRollups(opts: {
   catalog?: readonly MetricDefinition[];
 }) {
   const catalog = opts.catalog ?? METRICS;
-  const fingerprint = createHash('sha1').update(JSON.stringify(catalog)).digest('hex').slice(0, 16);
+  const fingerprint = sha1(JSON.stringify(catalog)).slice(0, 16);
   const eventsDir = join(opts.root, 'events');
   const rollupsDir = join(opts.root, 'rollups');
   const manifestPath = join(rollupsDir, 'manifest.json');
+  const hourFile = (key: string) =>
+    join(rollupsDir, 'hourly', `dt=${key.slice(0, 10)}`, `hour=${key.slice(11)}`, 'rollup.parquet');
+  const dayFile = (d: string) => join(rollupsDir, 'daily', `dt=${d}`, 'rollup.parquet');
 
-  /** The event files of each hour partition: `YYYY-MM-DD/HH` → sorted paths + signature. */
+  /** The event files of each hour partition: `YYYY-MM-DD/HH` → paths and their signature. */
   async function scan(): Promise<Map<string, { files: string[]; sig: string }>> {
-    const out = new Map<string, { files: string[]; sig: string }>();
-    const days = await readdir(eventsDir).catch(() => [] as string[]);
-    for (const dayName of days.sort()) {
-      const dm = PARTITION.exec(dayName);
+    const list = (dir: string) => readdir(dir).catch(() => [] as string[]);
+    const hours: Array<{ key: string; dir: string }> = [];
+    for (const dayName of (await list(eventsDir)).sort()) {
+      const dm = DAY_PARTITION.exec(dayName);
       if (dm === null) continue;
-      const hours = await readdir(join(eventsDir, dayName)).catch(() => [] as string[]);
-      for (const hourName of hours.sort()) {
+      for (const hourName of (await list(join(eventsDir, dayName))).sort()) {
         const hm = HOUR_PARTITION.exec(hourName);
-        if (hm === null) continue;
-        const dir = join(eventsDir, dayName, hourName);
-        const names = (await readdir(dir).catch(() => [] as string[]))
-          .filter((n) => n.endsWith('.parquet') && !n.startsWith('.'))
-          .sort();
-        if (names.length === 0) continue;
-        const parts: string[] = [];
-        for (const n of names) {
-          const size = await stat(join(dir, n)).then(
-            (s) => s.size,
-            () => -1,
-          );
-          if (size >= 0) parts.push(`${n}:${size}`);
-        }
-        out.set(`${dm[1]}/${hm[1]}`, {
-          files: names.map((n) => join(dir, n)),
-          sig: createHash('sha1').update(parts.join('\n')).digest('hex'),
-        });
+        if (hm !== null) hours.push({ key: `${dm[1]}/${hm[1]}`, dir: join(eventsDir, dayName, hourName) });
       }
     }
-    return out;
+    // Listing and stat calls in parallel: a refresh that finds nothing new costs little.
+    const scanned = await Promise.all(
+      hours.map(async ({ key, dir }) => {
+        const names = (await list(dir)).filter((n) => n.endsWith('.parquet') && !n.startsWith('.')).sort();
+        const sizes = await Promise.all(
+          names.map((n) =>
+            stat(join(dir, n)).then(
+              (s) => s.size,
+              () => -1, // replaced or removed while listing: the next refresh sees it
+            ),
+          ),
+        );
+        const kept = names.filter((_, i) => (sizes[i] ?? -1) >= 0);
+        const sig = sha1(kept.map((n) => `${n}:${sizes[names.indexOf(n)]}`).join('\n'));
+        return { key, files: kept.map((n) => join(dir, n)), sig };
+      }),
+    );
+    return new Map(
+      scanned.filter((h) => h.files.length > 0).map((h) => [h.key, { files: h.files, sig: h.sig }]),
+    );
   }
 
   async function readManifest(): Promise<Manifest> {
@@ -88,32 +119,31 @@ export function createRollups(opts: {
     return { catalog: fingerprint, hours: {}, days: {} };
   }
 
-  async function build(g: Granularity, files: string[], fromMs: number, target: string): Promise<void> {
-    const sql = rollupSql(
-      duckdbDialect(files),
-      g,
-      { fromMs, toMs: fromMs + (g === 'day' ? DAY : HOUR) },
-      catalog,
-    );
+  /** The identity of each rollup file, looked up in parallel (null: missing). */
+  const identities = async (paths: string[]): Promise<Map<string, string | null>> =>
+    new Map(await Promise.all(paths.map(async (p) => [p, await identity(p)] as const)));
+
+  /** Builds one rollup file from event files; returns its identity. */
+  async function build(g: Granularity, files: string[], fromMs: number, target: string): Promise<string> {
+    const range = { fromMs, toMs: fromMs + (g === 'day' ? DAY : HOUR) };
+    const sql = rollupSql(duckdbDialect(files), g, range, catalog);
     await mkdir(join(target, '..'), { recursive: true });
-    const tmp = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${target}.${unique()}.tmp`;
     try {
       await opts.connection.run(
-        `COPY (${sql} ORDER BY placement_id, ad_id) TO ${sqlString(tmp)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+        `COPY (${sql}\nORDER BY placement_id, ad_id) TO ${sqlString(tmp)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
       );
+      const file = (await identity(tmp)) ?? ''; // rename keeps inode, size and mtime
       await rename(tmp, target);
+      return file;
     } finally {
       await rm(tmp, { force: true });
     }
   }
 
-  const hourFile = (key: string) => {
-    const [d, h] = key.split('/');
-    return join(rollupsDir, 'hourly', `dt=${d}`, `hour=${h}`, 'rollup.parquet');
-  };
-  const dayFile = (d: string) => join(rollupsDir, 'daily', `dt=${d}`, 'rollup.parquet');
+  /** What the last refresh left (which rollups exist), or null before the first. */
+  let latest: Manifest | null = null;
 
-  let running: { days: boolean; done: Promise<RefreshResult> } | null = null;
   async function refreshOnce(withDays: boolean): Promise<RefreshResult> {
     const partitions = await scan();
     const manifest = await readManifest();
@@ -121,52 +151,56 @@ export function createRollups(opts: {
     let hoursBuilt = 0;
     let daysBuilt = 0;
     const dayHours = new Map<string, string[]>();
+    const hourIds = await identities([...partitions.keys()].map(hourFile));
     for (const [key, p] of partitions) {
       const d = key.slice(0, 10);
       dayHours.set(d, [...(dayHours.get(d) ?? []), key]);
-      if (manifest.hours[key] !== p.sig) {
-        await build('hour', p.files, Date.parse(`${d}T${key.slice(11)}:00:00Z`), hourFile(key));
+      const was = manifest.hours[key];
+      // Current when built from these files and still the file that build left.
+      if (was?.sig === p.sig && was.file === hourIds.get(hourFile(key))) next.hours[key] = was;
+      else {
+        const from = Date.parse(`${d}T${key.slice(11)}:00:00Z`);
+        next.hours[key] = { sig: p.sig, file: await build('hour', p.files, from, hourFile(key)) };
         hoursBuilt++;
       }
-      next.hours[key] = p.sig;
     }
-    for (const key of Object.keys(manifest.hours)) {
+    for (const key of Object.keys(manifest.hours))
       if (!partitions.has(key)) await rm(hourFile(key), { force: true });
-    }
+    const dayIds = withDays ? await identities([...dayHours.keys()].map(dayFile)) : new Map<string, null>();
     for (const [d, keys] of dayHours) {
+      const was = manifest.days[d];
       if (!withDays) {
-        // Hour reports do not need days: keep what was built, rebuilt when a day is asked for.
-        if (manifest.days[d] !== undefined) next.days[d] = manifest.days[d];
+        // Hour reports need no days: keep what was built; a day report rebuilds what changed.
+        if (was !== undefined) next.days[d] = was;
         continue;
       }
-      const sig = createHash('sha1')
-        .update(keys.map((k) => `${k}=${next.hours[k]}`).join('\n'))
-        .digest('hex');
-      if (manifest.days[d] !== sig) {
+      const sig = sha1(keys.map((k) => `${k}=${next.hours[k]?.sig}`).join('\n'));
+      if (was?.sig === sig && was.file === dayIds.get(dayFile(d))) next.days[d] = was;
+      else {
         const files = keys.flatMap((k) => partitions.get(k)?.files ?? []);
-        await build('day', files, Date.parse(`${d}T00:00:00Z`), dayFile(d));
+        next.days[d] = { sig, file: await build('day', files, Date.parse(`${d}T00:00:00Z`), dayFile(d)) };
         daysBuilt++;
       }
-      next.days[d] = sig;
     }
     for (const d of Object.keys(manifest.days)) if (!dayHours.has(d)) await rm(dayFile(d), { force: true });
-    const changed =
-      hoursBuilt + daysBuilt > 0 ||
-      Object.keys(manifest.hours).length !== partitions.size ||
-      Object.keys(manifest.days).length !== Object.keys(next.days).length;
-    if (changed) {
+    if (JSON.stringify(next) !== JSON.stringify(manifest)) {
       await mkdir(rollupsDir, { recursive: true });
-      const tmp = `${manifestPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+      const tmp = `${manifestPath}.${unique()}.tmp`;
       await writeFile(tmp, JSON.stringify(next));
       await rename(tmp, manifestPath);
     }
+    latest = next;
     return { hoursBuilt, daysBuilt };
   }
 
+  let running: { days: boolean; done: Promise<RefreshResult> } | null = null;
+
   return {
+    rollupsDir,
     /**
      * Brings the hourly rollups (and, unless `days` is false, the daily ones) up to date with the
-     * event files. Concurrent calls share a run that covers what they need.
+     * event files. Concurrent calls share a run that covers what they need. The run uses the
+     * connection: its owner must not run other statements on it meanwhile.
      */
     async refresh(opts: { days?: boolean } = {}): Promise<RefreshResult> {
       const days = opts.days ?? true;
@@ -183,13 +217,12 @@ export function createRollups(opts: {
         if (running === run) running = null;
       }
     },
-    /** Glob of a granularity's rollup files (for `read_parquet`). */
-    glob: (g: Granularity): string =>
-      join(rollupsDir, g === 'hour' ? 'hourly' : 'daily', '**', 'rollup.parquet'),
     /** Whether any rollup of the granularity exists (DuckDB refuses a glob matching nothing). */
     async exists(g: Granularity): Promise<boolean> {
+      if (latest !== null) return Object.keys(g === 'hour' ? latest.hours : latest.days).length > 0;
       const dir = join(rollupsDir, g === 'hour' ? 'hourly' : 'daily');
-      return (await readdir(dir).catch(() => [] as string[])).some((n) => n.startsWith('dt='));
+      const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+      return names.some((n) => n.endsWith('/rollup.parquet'));
     },
   };
 }

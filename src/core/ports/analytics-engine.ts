@@ -38,7 +38,12 @@ export interface HourlyCount {
  * builders (`src/analytics/`), differing only in their dialect.
  */
 export interface AnalyticsEngine {
-  /** Report rows sorted by placement, period, ad; includes archived events up to `freshness`. */
+  /**
+   * Report rows sorted by placement, period, ad, each event id counted once. Includes the events
+   * archived before the call (DuckDB looks for new files at most every `minRefreshMs`, 1 s by
+   * default); empty when nothing is archived. Rejects with a coded error (`ALLOT_ERR_UNAVAILABLE`
+   * when Athena fails a query).
+   */
   report(query: ReportQuery): Promise<ReportRow[]>;
   /** Exact counts per placement × ad × hour over [fromMs, toMs) (the reconciliation's truth). */
   hourlyCounts(fromMs: number, toMs: number): Promise<HourlyCount[]>;
