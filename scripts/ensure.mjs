@@ -26,7 +26,17 @@ if (!existsSync(marker) || mtime(marker) < mtime(join(root, 'package-lock.json')
 }
 if (process.argv[2] === 'build') {
   const built = mtime(join(root, 'dist', 'cli', 'main.js'));
-  if (built === 0 || built < Math.max(newest(join(root, 'src')), mtime(join(root, 'package-lock.json')))) {
+  if (
+    built === 0 ||
+    built <
+      Math.max(newest(join(root, 'src')), newest(join(root, 'web')), mtime(join(root, 'package-lock.json')))
+  ) {
     run('npm run build');
   }
+}
+
+// "browser": the browser tests drive Debian's Chromium (playwright-core, no downloaded browsers).
+if (process.argv.includes('browser') && !existsSync('/usr/bin/chromium')) {
+  if (process.getuid?.() === 0) run('DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)');
+  else process.stderr.write('browser tests need /usr/bin/chromium: sudo apt-get install -y chromium\n');
 }

@@ -25,6 +25,7 @@ import { registerDecisionRoutes } from './routes/decision-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
+import { registerTagRoutes } from './routes/tag-routes.js';
 import { createValidatorCompiler } from './validation.js';
 
 export interface ServerDeps {
@@ -103,6 +104,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (deps.decisions !== null) {
     registerDecisionRoutes(app, deps.decisions.decide, deps.metrics, deps.decisionBodyLimitBytes);
     registerBeaconRoutes(app, deps.decisions.handleBeacon, deps.metrics);
+    registerTagRoutes(app);
   }
   const m = deps.manager;
   if (m !== null) {
