@@ -37,6 +37,9 @@ if (process.argv[2] === 'build') {
 
 // "browser": the browser tests drive Debian's Chromium (playwright-core, no downloaded browsers).
 if (process.argv.includes('browser') && !existsSync('/usr/bin/chromium')) {
-  if (process.getuid?.() === 0) run('DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)');
+  if (process.getuid?.() === 0)
+    run(
+      'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)',
+    );
   else process.stderr.write('browser tests need /usr/bin/chromium: sudo apt-get install -y chromium\n');
 }
