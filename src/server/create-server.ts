@@ -17,7 +17,7 @@ import { StatusSchema } from '../schemas/status-schema.js';
 import { TargetingRuleSchema } from '../schemas/targeting-schema.js';
 import type { HandleBeacon } from '../tracking/beacon-service.js';
 import { createAdminAuth } from './admin-auth.js';
-import { installErrorHandler } from './error-handler.js';
+import { frameworkErrors, installErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { registerAdRoutes } from './routes/ad-routes.js';
 import { registerBeaconRoutes } from './routes/beacon-routes.js';
@@ -72,6 +72,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.managerBodyLimitBytes,
     return503OnClosing: true,
+    frameworkErrors,
     forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));

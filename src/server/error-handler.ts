@@ -6,6 +6,21 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
   return reply.code(ERROR_STATUS[code]).type('application/json').send({ error: { code, message, problems } });
 }
 
+/**
+ * Errors Fastify raises before routing (a malformed URL, an over-long path parameter), in the
+ * same JSON shape as every other error (Fastify's `frameworkErrors` option).
+ */
+export function frameworkErrors(error: FastifyError, _request: unknown, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendError(
+      reply,
+      'ALLOT_ERR_URI_TOO_LONG',
+      'a path parameter is too long (ids have at most 64 characters)',
+    );
+  }
+  return sendError(reply, 'ALLOT_ERR_VALIDATION', 'the URL is malformed');
+}
+
 /** Maps every failure to one JSON shape with a stable code; never leaks internals on 5xx. */
 export function installErrorHandler(app: FastifyInstance, onReject: (code: ErrorCode) => void): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
