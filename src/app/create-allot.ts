@@ -196,6 +196,27 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
         await archiver.stop();
         await archive.close();
       });
+      if (config.compactIntervalSeconds > 0) {
+        const { compactArchive } = await import('../archive/compactor.js');
+        const store = archiveStore;
+        let compacting: Promise<void> | null = null;
+        const timer = setInterval(() => {
+          compacting ??= compactArchive({ store, stagingDir, nowMs: now() })
+            .then((r) => {
+              metrics.archiveFilesCompacted.inc(r.filesRemoved);
+              if (r.partitions > 0) logger.info(r, 'archive hours compacted');
+            })
+            .catch((err: unknown) => logger.error({ err }, 'archive compaction failed; will retry'))
+            .finally(() => {
+              compacting = null;
+            });
+        }, config.compactIntervalSeconds * 1000);
+        timer.unref();
+        stops.unshift(async () => {
+          clearInterval(timer);
+          await compacting;
+        });
+      }
     }
   }
   // Events logged but not archived before a crash (or a kill) go through the pipeline again:

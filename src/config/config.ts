@@ -61,6 +61,8 @@ export interface AllotConfig {
     | { engine: 'athena'; database: string; table: string; workgroup: string; outputLocation: string | null };
   /** How often archived counts are compared with the live counters (0 = never). */
   reconcileIntervalSeconds: number;
+  /** How often the archiver merges each closed hour's files into one (0 = never). */
+  compactIntervalSeconds: number;
   /** node:cluster workers sharing the port (role decision only; 1 = no cluster). */
   workers: number;
   /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
@@ -278,6 +280,7 @@ export function loadConfig(
           }
         : { engine: 'duckdb' },
     reconcileIntervalSeconds: int('ALLOT_RECONCILE_INTERVAL_SECONDS', 300, 0, 86_400),
+    compactIntervalSeconds: int('ALLOT_COMPACT_INTERVAL_SECONDS', 600, 0, 86_400),
     countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 500, 0, 60_000),
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };

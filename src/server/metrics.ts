@@ -67,6 +67,11 @@ export function createMetrics() {
       help: 'Events written to the Parquet archive (replays included)',
       registers: [registry],
     }),
+    archiveFilesCompacted: new Counter({
+      name: 'allot_archive_files_compacted_total',
+      help: 'Archive files merged away by compaction (each closed hour ends as one file)',
+      registers: [registry],
+    }),
     eventLogUnarchived: new Gauge({
       name: 'allot_event_log_unarchived_events',
       help: 'Events in the embedded event log not yet archived',

@@ -33,6 +33,28 @@ export function describeArchiveStoreConformance(name: string, open: () => Promis
       return readFileSync(out);
     };
 
+    it('deletes objects (missing ones are fine), leaving the others', async () => {
+      const { store } = await open();
+      for (const k of [
+        'events/dt=2026-06-03/hour=01/a.parquet',
+        'events/dt=2026-06-03/hour=01/b.parquet',
+        'events/dt=2026-06-03/hour=02/c.parquet',
+      ])
+        await store.put(k, file(k));
+      await store.delete([
+        'events/dt=2026-06-03/hour=01/a.parquet',
+        'events/dt=2026-06-03/hour=01/never.parquet',
+      ]);
+      expect((await store.list('events/dt=2026-06-03/')).map((o) => o.key)).toEqual([
+        'events/dt=2026-06-03/hour=01/b.parquet',
+        'events/dt=2026-06-03/hour=02/c.parquet',
+      ]);
+      await store.delete([]);
+      await expect(store.delete(['../escape.parquet'])).rejects.toMatchObject({
+        code: 'ALLOT_ERR_VALIDATION',
+      });
+    });
+
     it('lists exactly the objects under a prefix, with their sizes, sorted; get returns their bytes', async () => {
       const { store } = await open();
       const objects: Record<string, Buffer> = {

@@ -218,6 +218,7 @@ describe('syncArchiveCache (S3 → local folder)', () => {
         return store.list(p);
       },
       get: (k, f) => store.get(k, f),
+      delete: (keys) => store.delete(keys),
       close: () => store.close(),
     };
     return { store: wrapped, counted };

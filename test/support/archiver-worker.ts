@@ -26,6 +26,7 @@ const store: ArchiveStore = {
   location: s3.location,
   list: (p) => s3.list(p),
   get: (k, f) => s3.get(k, f),
+  delete: (keys) => s3.delete(keys),
   close: () => s3.close(),
   async put(key, file) {
     await s3.put(key, file);

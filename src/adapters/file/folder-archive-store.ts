@@ -103,6 +103,10 @@ export function createFolderArchiveStore(opts: { dir: string }): ArchiveStore {
       }
     },
 
+    async delete(keys) {
+      for (const key of keys) await rm(pathOf(key), { force: true });
+    },
+
     async close() {},
   };
 }

@@ -3,7 +3,13 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { AllotError } from '../../core/errors.js';
 import type { ArchiveObject, ArchiveStore } from '../../core/ports/archive-store.js';
 import { checkArchiveKey, tempSibling } from '../file/folder-archive-store.js';
@@ -116,6 +122,20 @@ export function createS3ArchiveStore(opts: {
           );
         }
         throw err;
+      }
+    },
+
+    async delete(keys) {
+      // DeleteObjects takes at most 1,000 keys; a key that is not there counts as deleted.
+      for (let i = 0; i < keys.length; i += 1000) {
+        const chunk = keys.slice(i, i + 1000).map((k) => ({ Key: keyOf(k) }));
+        const out = await client.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk, Quiet: true } }),
+        );
+        if ((out.Errors ?? []).length > 0) {
+          const e = out.Errors![0]!;
+          throw new Error(`DeleteObjects in s3://${bucket}: ${e.Key}: ${e.Code} ${e.Message ?? ''}`);
+        }
       }
     },
 

@@ -27,5 +27,7 @@ export interface ArchiveStore {
   put(key: string, localFile: string): Promise<void>;
   list(prefix: string): Promise<ArchiveObject[]>;
   get(key: string, localFile: string): Promise<void>;
+  /** Removes the objects (the compactor, once their rows are in a merged file); missing ones are fine. */
+  delete(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
