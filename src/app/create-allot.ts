@@ -84,8 +84,16 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
 
   const adminSecret = config.adminToken === null ? loadOrCreateSecret(config.dataDir, 'admin-token') : null;
   const admin = config.adminToken ?? adminSecret!.value;
-  const beaconSecret = config.beaconSecret ?? loadOrCreateSecret(config.dataDir, 'beacon-secret').value;
-  const signer = createBeaconSigner(new Map([['k1', Buffer.from(beaconSecret)]]), 'k1');
+  const beaconSecret =
+    config.beaconKeys !== null
+      ? ''
+      : (config.beaconSecret ?? loadOrCreateSecret(config.dataDir, 'beacon-secret').value);
+  // Rotation: ALLOT_BEACON_KEYS lists the signing key first and older keys still accepted.
+  const beaconKeys = config.beaconKeys ?? [{ kid: 'k1', secret: beaconSecret }];
+  const signer = createBeaconSigner(
+    new Map(beaconKeys.map((k) => [k.kid, Buffer.from(k.secret)])),
+    beaconKeys[0]!.kid,
+  );
 
   const store = await openConfigStore(config);
   const pipeline = await openPipeline(config, logger);
@@ -305,6 +313,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     logger,
     metrics,
     adminToken: admin,
+    extraAdminTokens: config.adminTokens.slice(1),
+    readonlyTokens: config.readonlyTokens,
     plan,
     decisions: serves.decisions
       ? {

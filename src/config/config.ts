@@ -14,8 +14,14 @@ export interface AllotConfig {
   port: number;
   host: string;
   dataDir: string;
-  /** Manager API bearer token; null = generate one into the data dir. */
+  /** Manager API bearer token (the first of `adminTokens`); null = generate one into the data dir. */
   adminToken: string | null;
+  /** Every accepted admin token (`ALLOT_ADMIN_TOKEN=new,old` while rotating). */
+  adminTokens: string[];
+  /** Tokens that may only read the manager API (GET). */
+  readonlyTokens: string[];
+  /** Beacon signing keys, the first signs, all verify (`ALLOT_BEACON_KEYS=k2:…,k1:…`); null = one key. */
+  beaconKeys: Array<{ kid: string; secret: string }> | null;
   /** `sqlite:<path>` (default `<dataDir>/config.sqlite`) or `postgres://…`. */
   configDb: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
   /** HMAC secret for beacon tokens; null = generate one into the data dir. */
@@ -113,14 +119,45 @@ export function loadConfig(
   const dataDirRaw = str('ALLOT_DATA_DIR') ?? './.allot';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
 
-  const adminToken = str('ALLOT_ADMIN_TOKEN');
-  if (adminToken !== null && adminToken.length < 16) {
-    problems.push('ALLOT_ADMIN_TOKEN must be at least 16 characters');
+  const list = (name: string): string[] =>
+    (str(name) ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
+  const adminTokens = list('ALLOT_ADMIN_TOKEN');
+  if (adminTokens.some((t) => t.length < 16)) {
+    problems.push('ALLOT_ADMIN_TOKEN must be at least 16 characters (each, when several are listed)');
   }
+  const adminToken = adminTokens[0] ?? null;
+  const readonlyTokens = list('ALLOT_READONLY_TOKENS');
+  if (readonlyTokens.some((t) => t.length < 16))
+    problems.push('ALLOT_READONLY_TOKENS must each be at least 16 characters');
+  if (readonlyTokens.some((t) => adminTokens.includes(t)))
+    problems.push('a token cannot be both in ALLOT_ADMIN_TOKEN and ALLOT_READONLY_TOKENS');
   const beaconSecret = str('ALLOT_BEACON_SECRET');
   if (beaconSecret !== null && beaconSecret.length < 32) {
     problems.push('ALLOT_BEACON_SECRET must be at least 32 characters');
   }
+  const beaconKeys = ((): Array<{ kid: string; secret: string }> | null => {
+    const entries = list('ALLOT_BEACON_KEYS');
+    if (entries.length === 0) return null;
+    if (beaconSecret !== null) problems.push('set ALLOT_BEACON_KEYS or ALLOT_BEACON_SECRET, not both');
+    const keys = entries.map((e) => {
+      const at = e.indexOf(':');
+      return { kid: at === -1 ? '' : e.slice(0, at), secret: at === -1 ? e : e.slice(at + 1) };
+    });
+    keys.forEach((k, i) => {
+      if (!/^[A-Za-z0-9]{1,16}$/.test(k.kid))
+        problems.push(
+          `ALLOT_BEACON_KEYS entry ${i + 1} must be <key id>:<secret>, the id 1-16 letters or digits`,
+        );
+      if (k.secret.length < 32)
+        problems.push(`ALLOT_BEACON_KEYS entry ${i + 1}: the secret must be at least 32 characters`);
+    });
+    if (new Set(keys.map((k) => k.kid)).size !== keys.length)
+      problems.push('ALLOT_BEACON_KEYS has a key id twice');
+    return keys;
+  })();
 
   const dbRaw = str('ALLOT_CONFIG_DB');
   let configDb: AllotConfig['configDb'] = { kind: 'sqlite', path: resolve(dataDir, 'config.sqlite') };
@@ -245,6 +282,9 @@ export function loadConfig(
     host: str('HOST') ?? '127.0.0.1',
     dataDir,
     adminToken,
+    adminTokens,
+    readonlyTokens,
+    beaconKeys,
     configDb,
     beaconSecret,
     publicUrl: publicUrl?.replace(/\/$/, '') ?? null,

@@ -32,6 +32,9 @@ export interface ServerDeps {
   logger: Logger;
   metrics: Metrics;
   adminToken: string;
+  /** More admin tokens (rotation) and read-only tokens. */
+  extraAdminTokens?: readonly string[];
+  readonlyTokens?: readonly string[];
   plan: () => Plan;
   /** The public decision and beacon endpoints (decision role). */
   decisions: { decide: Decide; handleBeacon: HandleBeacon } | null;
@@ -109,12 +112,16 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   const m = deps.manager;
   if (m !== null) {
-    const adminAuth = createAdminAuth(deps.adminToken);
+    const adminAuth = createAdminAuth({
+      admin: [deps.adminToken, ...(deps.extraAdminTokens ?? [])],
+      readonly: deps.readonlyTokens ?? [],
+    });
     await app.register(async (manager) => {
       manager.addHook('onRequest', async (req, reply) => {
-        const denied = await adminAuth(req, reply);
-        if (denied !== undefined) deps.metrics.rejects.inc({ code: 'ALLOT_ERR_UNAUTHORIZED' });
-        return denied;
+        const denied = adminAuth(req, reply);
+        if (denied === null) return;
+        deps.metrics.rejects.inc({ code: denied });
+        return reply;
       });
       registerAdRoutes(manager, m.ads);
       registerPlacementRoutes(manager, m.placements, m.status, m.feasibility);
