@@ -349,6 +349,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
         }
       : null,
     decisionBodyLimitBytes: config.decisionBodyLimitBytes,
+    beaconRateLimitPerMinute: config.beaconRateLimitPerMinute,
+    trustProxy: config.trustProxy,
     managerBodyLimitBytes: config.managerBodyLimitBytes,
     version,
   });

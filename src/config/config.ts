@@ -69,6 +69,10 @@ export interface AllotConfig {
   reconcileIntervalSeconds: number;
   /** How often the archiver merges each closed hour's files into one (0 = never). */
   compactIntervalSeconds: number;
+  /** Beacons per client IP per minute (null = no limit here: set it at the load balancer). */
+  beaconRateLimitPerMinute: number | null;
+  /** Take the client IP from X-Forwarded-For (behind a load balancer). */
+  trustProxy: boolean;
   /** node:cluster workers sharing the port (role decision only; 1 = no cluster). */
   workers: number;
   /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
@@ -321,6 +325,14 @@ export function loadConfig(
         : { engine: 'duckdb' },
     reconcileIntervalSeconds: int('ALLOT_RECONCILE_INTERVAL_SECONDS', 300, 0, 86_400),
     compactIntervalSeconds: int('ALLOT_COMPACT_INTERVAL_SECONDS', 600, 0, 86_400),
+    beaconRateLimitPerMinute: ((n) => (n === 0 ? null : n))(
+      int('ALLOT_BEACON_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000),
+    ),
+    trustProxy: ((v) => {
+      if (v !== null && v !== 'true' && v !== 'false')
+        problems.push('ALLOT_TRUST_PROXY must be true or false');
+      return v === 'true';
+    })(str('ALLOT_TRUST_PROXY')),
     countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 500, 0, 60_000),
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };

@@ -53,6 +53,10 @@ export interface ServerDeps {
   } | null;
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
+  /** Beacons per client IP per minute (null = unlimited). */
+  beaconRateLimitPerMinute?: number | null;
+  /** Client IPs from X-Forwarded-For. */
+  trustProxy?: boolean;
   version: string;
 }
 
@@ -76,6 +80,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: deps.managerBodyLimitBytes,
     return503OnClosing: true,
     frameworkErrors,
+    trustProxy: deps.trustProxy ?? false,
     forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
@@ -107,7 +112,12 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerOpsRoutes(app, deps.metrics, deps.plan);
   if (deps.decisions !== null) {
     registerDecisionRoutes(app, deps.decisions.decide, deps.metrics, deps.decisionBodyLimitBytes);
-    registerBeaconRoutes(app, deps.decisions.handleBeacon, deps.metrics);
+    await registerBeaconRoutes(
+      app,
+      deps.decisions.handleBeacon,
+      deps.metrics,
+      deps.beaconRateLimitPerMinute ?? null,
+    );
     registerTagRoutes(app);
   }
   const m = deps.manager;

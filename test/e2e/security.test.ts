@@ -86,3 +86,37 @@ describe('beacon key rotation', () => {
     await after.stop();
   });
 });
+
+describe('per-IP beacon rate limit', () => {
+  it('refuses beacons over the limit with 429, counts them, keeps other addresses and kinds apart', async () => {
+    const allot = await startAllot({ ALLOT_BEACON_RATE_LIMIT_PER_MINUTE: '5', ALLOT_TRUST_PROXY: 'true' });
+    try {
+      await setup(allot);
+      const d = await allot.json<{ impressionUrl: string; clickUrl: string }>('POST', '/v1/decisions', {
+        placementId: 'home',
+      });
+      const from = (ip: string) => ({ admin: false, headers: { 'x-forwarded-for': ip } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++)
+        statuses.push((await allot.call('GET', d.body.impressionUrl, undefined, from('203.0.113.7'))).status);
+      expect(statuses).toEqual([204, 204, 204, 204, 204, 429, 429, 429]);
+      const refused = await allot.call('GET', d.body.impressionUrl, undefined, from('203.0.113.7'));
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        'ALLOT_ERR_RATE_LIMITED',
+      );
+      // Another address, and another kind from the same address, have their own budgets.
+      expect((await allot.call('GET', d.body.impressionUrl, undefined, from('198.51.100.9'))).status).toBe(
+        204,
+      );
+      expect((await allot.call('GET', d.body.clickUrl, undefined, from('203.0.113.7'))).status).toBe(302);
+      const metrics = await (await allot.call('GET', '/metrics', undefined, { admin: false })).text();
+      expect(metrics).toMatch(/allot_beacons_total\{kind="impression",result="rateLimited"\} 4/);
+      // Decisions are not limited here.
+      expect(
+        (await allot.call('POST', '/v1/decisions', { placementId: 'home' }, from('203.0.113.7'))).status,
+      ).toBe(200);
+    } finally {
+      await allot.stop();
+    }
+  });
+});

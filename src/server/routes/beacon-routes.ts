@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AllotError } from '../../core/errors.js';
 import { errorResponses } from '../../schemas/common-schema.js';
 import type { BeaconKind, BeaconOutcome, HandleBeacon } from '../../tracking/beacon-service.js';
 import { sendError } from '../error-handler.js';
@@ -12,8 +13,39 @@ const Query = Type.Object({
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const tags = ['beacons'];
 
-/** Public API: impression and click beacons. */
-export function registerBeaconRoutes(app: FastifyInstance, handle: HandleBeacon, metrics: Metrics): void {
+/**
+ * Public API: impression and click beacons. With `ratePerMinute`, each client IP may send that
+ * many beacons a minute (per kind); more are refused with 429 and counted as `rateLimited`.
+ */
+export async function registerBeaconRoutes(
+  app: FastifyInstance,
+  handle: HandleBeacon,
+  metrics: Metrics,
+  ratePerMinute: number | null = null,
+): Promise<void> {
+  const limit = (kind: BeaconKind) =>
+    ratePerMinute === null
+      ? {}
+      : {
+          config: {
+            rateLimit: {
+              max: ratePerMinute,
+              timeWindow: 60_000,
+              keyGenerator: (req: { ip: string }) => `${kind}:${req.ip}`,
+              onExceeded: () => metrics.beacons.inc({ kind, result: 'rateLimited' }),
+            },
+          },
+        };
+  if (ratePerMinute !== null) {
+    const { default: rateLimit } = await import('@fastify/rate-limit');
+    await app.register(rateLimit, {
+      global: false,
+      // In memory, bounded (least recently seen IPs dropped): per process, like the limit itself.
+      cache: 100_000,
+      errorResponseBuilder: (_req, ctx) =>
+        new AllotError('ALLOT_ERR_RATE_LIMITED', `too many beacons from this address; retry in ${ctx.after}`),
+    });
+  }
   const run = async (kind: BeaconKind, token: string, reply: FastifyReply): Promise<BeaconOutcome | null> => {
     corsPublic(reply);
     let out: BeaconOutcome;
@@ -43,7 +75,7 @@ export function registerBeaconRoutes(app: FastifyInstance, handle: HandleBeacon,
   };
   app.get<{ Querystring: { t: string } }>(
     '/v1/events/impression',
-    { schema: { ...impression, summary: 'Impression beacon' } },
+    { schema: { ...impression, summary: 'Impression beacon' }, ...limit('impression') },
     async (req, reply) => {
       if ((await run('impression', req.query.t, reply)) !== null) return reply.code(204).send();
       return reply;
@@ -57,6 +89,7 @@ export function registerBeaconRoutes(app: FastifyInstance, handle: HandleBeacon,
         summary: 'Impression beacon as a 1×1 GIF, for <img>',
         response: { 200: { description: 'image/gif' }, ...errorResponses(400, 410, 503) },
       },
+      ...limit('impression'),
     },
     async (req, reply) => {
       if ((await run('impression', req.query.t, reply)) !== null) return reply.type('image/gif').send(GIF);
@@ -72,6 +105,7 @@ export function registerBeaconRoutes(app: FastifyInstance, handle: HandleBeacon,
         querystring: Query,
         response: { 302: { description: 'Redirect to the ad’s clickUrl' }, ...errorResponses(400, 410, 503) },
       },
+      ...limit('click'),
     },
     async (req, reply) => {
       const out = await run('click', req.query.t, reply);
