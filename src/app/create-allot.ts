@@ -150,7 +150,19 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const publisher = createEventPublisher(bus, {
     lingerMs: config.publishLingerMs,
     onError: (err) => logger.error({ err }, 'event publish failed'),
+    onShed: (n) => {
+      metrics.eventsShed.inc(n);
+      logger.warn(
+        { events: n },
+        'the bus is unavailable and the publish buffer is full: decision events shed',
+      );
+    },
   });
+  {
+    const timer = setInterval(() => metrics.eventsBuffered.set(publisher.buffered()), 1000);
+    timer.unref();
+    stops.push(async () => clearInterval(timer));
+  }
   if (serves.pipeline) {
     const aggregator = startAggregator({
       bus,

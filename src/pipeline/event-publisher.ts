@@ -16,7 +16,14 @@ import type { EventBus } from '../core/ports/event-bus.js';
  */
 export function createEventPublisher(
   bus: EventBus,
-  opts: { maxBuffered?: number; lingerMs?: number; maxBatch?: number; onError?: (e: unknown) => void } = {},
+  opts: {
+    maxBuffered?: number;
+    lingerMs?: number;
+    maxBatch?: number;
+    onError?: (e: unknown) => void;
+    /** Fire-and-forget events dropped because the bus stayed unavailable and the buffer was full. */
+    onShed?: (events: number) => void;
+  } = {},
 ) {
   const maxBuffered = opts.maxBuffered ?? 200_000;
   const lingerMs = opts.lingerMs ?? 0;
@@ -46,8 +53,10 @@ export function createEventPublisher(
       // Fire-and-forget events go back to the front for the next attempt.
       buffer = batch.concat(buffer);
       if (buffer.length > maxBuffered) {
-        dropped += buffer.length - maxBuffered;
-        buffer = buffer.slice(buffer.length - maxBuffered);
+        const shed = buffer.length - maxBuffered;
+        dropped += shed;
+        buffer = buffer.slice(shed);
+        opts.onShed?.(shed);
       }
     }
   };

@@ -21,6 +21,7 @@ import { frameworkErrors, installErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { registerAdRoutes } from './routes/ad-routes.js';
 import { registerBeaconRoutes } from './routes/beacon-routes.js';
+import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerDecisionRoutes } from './routes/decision-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
@@ -122,6 +123,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   const m = deps.manager;
   if (m !== null) {
+    registerDashboardRoutes(app);
     const adminAuth = createAdminAuth({
       admin: [deps.adminToken, ...(deps.extraAdminTokens ?? [])],
       readonly: deps.readonlyTokens ?? [],

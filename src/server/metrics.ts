@@ -67,6 +67,16 @@ export function createMetrics() {
       help: 'Events written to the Parquet archive (replays included)',
       registers: [registry],
     }),
+    eventsShed: new Counter({
+      name: 'allot_events_shed_total',
+      help: 'Decision events dropped because the bus stayed unavailable and the publish buffer (200K) was full',
+      registers: [registry],
+    }),
+    eventsBuffered: new Gauge({
+      name: 'allot_events_buffered',
+      help: 'Events waiting to be published (grows while the bus is unavailable)',
+      registers: [registry],
+    }),
     archiveFilesCompacted: new Counter({
       name: 'allot_archive_files_compacted_total',
       help: 'Archive files merged away by compaction (each closed hour ends as one file)',
