@@ -35,7 +35,7 @@ export function testS3Client(endpoint: string, opts: { maxAttempts?: number } = 
 /** Runs in the child: starts s3rver with one bucket, prints its port once it listens. */
 const CHILD = `
 const S3rver = require(process.env.S3RVER_MODULE);
-new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.env.S3RVER_DIR,
+new S3rver({ address: '127.0.0.1', port: Number(process.env.S3RVER_PORT || 0), silent: true, directory: process.env.S3RVER_DIR,
              configureBuckets: [{ name: process.env.S3RVER_BUCKET }] })
   .run()
   .then((a) => process.stdout.write('listening ' + a.port + '\\n'),
@@ -48,15 +48,19 @@ new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.env
  * with one bucket; resolves once the bucket answers a HeadBucket. `stop` kills it and deletes
  * the folder.
  */
-export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rverHandle> {
+export async function startS3rver(
+  opts: { bucket?: string; port?: number; dir?: string } = {},
+): Promise<S3rverHandle> {
   const bucket = opts.bucket ?? 'allot-test';
-  const dir = mkdtempSync(join(tmpdir(), 'allot-s3rver-'));
+  // A folder passed in outlives the server (an outage test restarts over the same data).
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'allot-s3rver-'));
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD], {
     env: {
       ...process.env,
       S3RVER_MODULE: createRequire(import.meta.url).resolve('s3rver'),
       S3RVER_DIR: dir,
       S3RVER_BUCKET: bucket,
+      S3RVER_PORT: String(opts.port ?? 0),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,7 +70,7 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
       child.kill('SIGTERM');
       await exited;
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
   };
   try {
     const port = await listeningPort(child);
