@@ -194,6 +194,141 @@ describe('manager dashboard in Chromium', () => {
     expect(errors.filter((e) => !refused(e))).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('creates an ad with a targeting rule and a frequency cap, and a placement, through the editors', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await context.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(String(e)));
+    await tab.goto(`${allot.base}/dashboard#/ads`);
+    await tab.fill('#token', ADMIN_TOKEN);
+    await tab.click('button[type="submit"]');
+    await tab.locator('tr[data-ad="house"]').waitFor();
+    const ads = async () => (await allot.json<{ ads: unknown[] }>('GET', '/v1/ads')).body.ads.length;
+    const adCount = await ads();
+
+    // The form: an invalid click URL first.
+    await tab.click('#new-ad');
+    const editor = tab.locator('#ad-editor');
+    const field = (path: string) => editor.locator(`[data-field="${path}"]`);
+    await field('/id').locator('input').fill('geo');
+    await field('/name').locator('input').fill('Spring sale DE/FR');
+    await field('/clickUrl').locator('input').fill('not a url');
+    await field('/creative/url').locator('input').fill('https://cdn.example.com/geo.png');
+    await field('/creative/width').locator('input').fill('300');
+    await field('/creative/height').locator('input').fill('250');
+    await field('/frequencyCap/impressions').locator('input').fill('3');
+    await field('/frequencyCap/windowSeconds').locator('input').fill('3600');
+    // Targeting: country in DE, FR and age ≥ 18, matched with "all".
+    const cond = (i: number) => editor.locator(`[data-condition="${i}"]`);
+    await tab.click('#add-condition');
+    await cond(0).locator('[name="cond-key"]').fill('country');
+    await cond(0).locator('[name="cond-value"]').fill('DE, FR');
+    await tab.click('#add-condition');
+    await cond(1).locator('[name="cond-key"]').fill('age');
+    await cond(1).locator('[name="cond-op"]').selectOption('gte');
+    await cond(1).locator('[name="cond-value"]').fill('18');
+    await tab.click('#ad-save');
+    await field('/clickUrl').locator('.field-error').waitFor();
+    expect(await field('/clickUrl').locator('.field-error').textContent()).toMatch(/url|uri|http/i);
+    expect(await editor.locator('.field-error').count()).toBe(1);
+    expect(await tab.locator('#ad-notice').textContent()).toMatch(/Not saved/);
+    expect((await allot.call('GET', '/v1/ads/geo')).status).toBe(404);
+    expect(await ads()).toBe(adCount);
+
+    // A bad condition value is shown on its condition row.
+    await cond(1).locator('[name="cond-value"]').fill('old');
+    await field('/clickUrl').locator('input').fill('https://advertiser.example.com/spring');
+    await tab.click('#ad-save');
+    await cond(1).locator('.field-error').waitFor();
+    expect(await cond(0).locator('.field-error').count()).toBe(0);
+    expect(await field('/clickUrl').locator('.field-error').count()).toBe(0);
+    expect((await allot.call('GET', '/v1/ads/geo')).status).toBe(404);
+
+    // Valid: saved, with exactly the rule and the cap typed.
+    await cond(1).locator('[name="cond-value"]').fill('18');
+    await tab.click('#ad-save');
+    await tab.locator('#ads-notice', { hasText: 'Saved ad geo' }).waitFor();
+    const saved = await allot.json<Record<string, unknown>>('GET', '/v1/ads/geo');
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({
+      name: 'Spring sale DE/FR',
+      status: 'active',
+      clickUrl: 'https://advertiser.example.com/spring',
+      creative: { type: 'image', url: 'https://cdn.example.com/geo.png', width: 300, height: 250 },
+      frequencyCap: { impressions: 3, windowSeconds: 3600 },
+      startAt: null,
+      endAt: null,
+    });
+    expect(saved.body.targeting).toEqual({
+      all: [
+        { key: 'country', in: ['DE', 'FR'] },
+        { key: 'age', gte: 18 },
+      ],
+    });
+    expect(await tab.locator('tr[data-ad="geo"]').textContent()).toContain('3 / 3600 s');
+
+    // Editing: the form is filled from the ad; the advanced mode shows the same rule as JSON;
+    // a change of status saves through PATCH.
+    await tab.locator('tr[data-ad="geo"] button.edit').click();
+    expect(await field('/name').locator('input').inputValue()).toBe('Spring sale DE/FR');
+    expect(await cond(1).locator('[name="cond-op"]').inputValue()).toBe('gte');
+    if (SCREENSHOTS) {
+      await tab.setViewportSize({ width: 1280, height: 1320 });
+      await shot(tab, 'dashboard-ad-editor.png');
+      await tab.setViewportSize({ width: 1280, height: 900 });
+    }
+    await tab.click('#targeting-advanced');
+    expect(JSON.parse(await tab.locator('#targeting-json').inputValue())).toEqual(saved.body.targeting);
+    await tab.locator('#targeting-json').fill('{ "not": { "key": "country", "in": ["FR"] } }');
+    await field('/status').locator('select').selectOption('paused');
+    await tab.click('#ad-save');
+    await tab.locator('#ads-notice', { hasText: 'Saved ad geo' }).waitFor();
+    const edited = (await allot.json<Record<string, unknown>>('GET', '/v1/ads/geo')).body;
+    expect(edited.targeting).toEqual({ not: { key: 'country', in: ['FR'] } });
+    expect(edited.status).toBe('paused');
+
+    // The placement editor: an unknown time zone is refused next to its field, then saved.
+    await tab.goto(`${allot.base}/dashboard#/`);
+    await tab.click('#new-placement');
+    const pe = tab.locator('#placement-editor');
+    const pf = (path: string) => pe.locator(`[data-field="${path}"]`);
+    await pf('/id').locator('input').fill('promo');
+    await pf('/name').locator('input').fill('Promo strip');
+    await pf('/fallbackAdId').locator('select').selectOption('house');
+    await pf('/window/lengthHours').locator('select').selectOption('6');
+    await pf('/window/timeZone').locator('input').fill('Mars/Olympus');
+    await tab.click('#placement-save');
+    await pf('/window/timeZone').locator('.field-error').waitFor();
+    expect((await allot.call('GET', '/v1/placements/promo')).status).toBe(404);
+    await pf('/window/timeZone').locator('input').fill('Europe/Berlin');
+    await tab.click('#placement-save');
+    await tab.waitForURL(/#\/placements\/promo$/);
+    const promo = await allot.json<Record<string, unknown>>('GET', '/v1/placements/promo');
+    expect(promo.body).toMatchObject({
+      name: 'Promo strip',
+      fallbackAdId: 'house',
+      window: { lengthHours: 6, timeZone: 'Europe/Berlin' },
+    });
+    // On the placement page, the same editor changes it (PATCH).
+    await pf('/name').locator('input').fill('Promo strip (top)');
+    await pf('/fallbackAdId').locator('select').selectOption('');
+    await tab.click('#placement-save');
+    await tab.locator('#placement-notice', { hasText: 'Saved' }).waitFor();
+    expect((await allot.json<Record<string, unknown>>('GET', '/v1/placements/promo')).body).toMatchObject({
+      name: 'Promo strip (top)',
+      fallbackAdId: null,
+    });
+    // Phone width: the editors reflow too (the ad editor open on the ads page).
+    await tab.setViewportSize({ width: 390, height: 844 });
+    await tab.goto(`${allot.base}/dashboard#/ads`);
+    await tab.click('#new-ad');
+    await tab.locator('#ad-editor').waitFor();
+    await tab.waitForTimeout(300);
+    expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 90_000);
 });
 
 async function shot(tab: Page, name: string): Promise<void> {

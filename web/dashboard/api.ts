@@ -64,7 +64,17 @@ export interface Ad {
   id: string;
   name: string;
   status: 'active' | 'paused';
-  creative: { type: 'image' | 'html'; width?: number; height?: number };
+  creative: {
+    type: 'image' | 'html';
+    url?: string;
+    html?: string;
+    alt?: string;
+    width?: number;
+    height?: number;
+  };
+  clickUrl: string;
+  targeting: unknown;
+  frequencyCap: { impressions: number; windowSeconds: number } | null;
   startAt: string | null;
   endAt: string | null;
 }
@@ -74,6 +84,7 @@ export interface Placement {
   name: string;
   fallbackAdId: string | null;
   window: { lengthHours: number; timeZone: string };
+  updatedAt: string;
 }
 
 export interface Target {

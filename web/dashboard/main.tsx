@@ -17,6 +17,7 @@ import {
   type WhatIf,
 } from './api.js';
 import { Chart, colorFor, drawHistory, drawLive, type LivePoint, livePoint } from './charts.js';
+import { AdEditor, PlacementEditor } from './editors.js';
 import {
   adDelivery,
   type Delivery,
@@ -183,7 +184,8 @@ function StatusTable({ status, swatches = false }: { status: Status; swatches?: 
 }
 
 function Overview() {
-  const { data, error } = usePoll(
+  const [creating, setCreating] = useState<Ad[] | null>(null);
+  const { data, error, reload } = usePoll(
     async () => {
       const { placements } = await api<{ placements: Placement[] }>('GET', '/v1/placements');
       const statuses = await Promise.all(
@@ -198,10 +200,38 @@ function Overview() {
   );
   return (
     <main>
-      <h1>Placements</h1>
+      <h1>
+        Placements{' '}
+        {creating === null && (
+          <button
+            type="button"
+            id="new-placement"
+            onClick={() =>
+              api<{ ads: Ad[] }>('GET', '/v1/ads').then(
+                ({ ads }) => setCreating(ads),
+                () => setCreating([]),
+              )
+            }
+          >
+            New placement
+          </button>
+        )}
+      </h1>
+      {creating !== null && (
+        <PlacementEditor
+          placement={null}
+          ads={creating}
+          onCancel={() => setCreating(null)}
+          onSaved={(p) => {
+            setCreating(null);
+            reload();
+            location.hash = `#/placements/${encodeURIComponent(p.id)}`;
+          }}
+        />
+      )}
       {error !== null && <p class="error">{error}</p>}
       {data === null && error === null && <p>Loading…</p>}
-      {data?.length === 0 && <p>No placements yet (POST /v1/placements).</p>}
+      {data?.length === 0 && <p>No placements yet.</p>}
       <div class="cards">
         {data?.map(({ placement: p, status }) => (
           <section class="card placement" key={p.id} data-placement={p.id}>
@@ -461,6 +491,9 @@ function LiveChart({ placementId }: { placementId: string }) {
         points.push(livePoint(s));
         if (points.length > LIVE_POINTS) points.shift();
         drawLive(chart, points);
+        // What the chart shows, for tests and scripts: polled points and the latest total.
+        ref.current?.setAttribute('data-points', String(points.length));
+        ref.current?.setAttribute('data-impressions', String(Math.round(s.totalImpressions)));
         setStatus(s);
         setError(null);
       } catch (e) {
@@ -529,7 +562,7 @@ function HistoryChart({ placementId }: { placementId: string }) {
 }
 
 function PlacementPage({ id }: { id: string }) {
-  const { data, error } = usePoll(async () => {
+  const { data, error, reload } = usePoll(async () => {
     const [placement, { ads }] = await Promise.all([
       api<Placement>('GET', `/v1/placements/${encodeURIComponent(id)}`),
       api<{ ads: Ad[] }>('GET', '/v1/ads'),
@@ -550,6 +583,12 @@ function PlacementPage({ id }: { id: string }) {
           <TargetEditor placement={data.placement} ads={data.ads} />
           <LiveChart placementId={id} />
           <HistoryChart placementId={id} />
+          <PlacementEditor
+            key={data.placement.updatedAt}
+            placement={data.placement}
+            ads={data.ads}
+            onSaved={() => reload()}
+          />
         </div>
       )}
     </main>
@@ -557,11 +596,45 @@ function PlacementPage({ id }: { id: string }) {
 }
 
 function AdsPage() {
-  const { data, error } = usePoll(() => api<{ ads: Ad[] }>('GET', '/v1/ads'), []);
+  const { data, error, reload } = usePoll(() => api<{ ads: Ad[] }>('GET', '/v1/ads'), []);
+  /** The ad being edited: null = none, 'new' = a new one. */
+  const [editing, setEditing] = useState<Ad | 'new' | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   return (
     <main>
-      <h1>Ads</h1>
+      <h1>
+        Ads{' '}
+        {editing === null && (
+          <button
+            type="button"
+            id="new-ad"
+            onClick={() => {
+              setNotice(null);
+              setEditing('new');
+            }}
+          >
+            New ad
+          </button>
+        )}
+      </h1>
       {error !== null && <p class="error">{error}</p>}
+      {notice !== null && (
+        <p class="notice" id="ads-notice" role="status">
+          {notice}
+        </p>
+      )}
+      {editing !== null && (
+        <AdEditor
+          key={editing === 'new' ? 'new' : editing.id}
+          ad={editing === 'new' ? null : editing}
+          onCancel={() => setEditing(null)}
+          onSaved={(ad) => {
+            setEditing(null);
+            setNotice(`Saved ad ${ad.id}.`);
+            reload();
+          }}
+        />
+      )}
       <div class="card scroll">
         <table>
           <thead>
@@ -571,6 +644,9 @@ function AdsPage() {
               <th>Status</th>
               <th>Creative</th>
               <th>Flight</th>
+              <th>Cap</th>
+              <th>Targeting</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -586,6 +662,23 @@ function AdsPage() {
                 <td>
                   {a.startAt?.slice(0, 16).replace('T', ' ') ?? '…'} →{' '}
                   {a.endAt?.slice(0, 16).replace('T', ' ') ?? '…'}
+                </td>
+                <td>
+                  {a.frequencyCap ? `${a.frequencyCap.impressions} / ${a.frequencyCap.windowSeconds} s` : '—'}
+                </td>
+                <td class="rule">{a.targeting ? JSON.stringify(a.targeting) : 'everyone'}</td>
+                <td>
+                  <button
+                    type="button"
+                    class="link edit"
+                    onClick={() => {
+                      setNotice(null);
+                      setEditing(a);
+                      scrollTo(0, 0);
+                    }}
+                  >
+                    Edit
+                  </button>
                 </td>
               </tr>
             ))}
