@@ -584,7 +584,9 @@ function PlacementPage({ id }: { id: string }) {
           <LiveChart placementId={id} />
           <HistoryChart placementId={id} />
           <PlacementEditor
-            key={data.placement.updatedAt}
+            // Keyed by id, not by version: a save's own reload must not remount the form (and
+            // drop its "Saved." notice); it already holds what was saved.
+            key={data.placement.id}
             placement={data.placement}
             ads={data.ads}
             onSaved={() => reload()}
