@@ -48,10 +48,12 @@ describe('graceful shutdown under load (embedded, no event log)', () => {
     expect((await call(base, 'POST', '/v1/ads', imageAd('a'))).status).toBe(201);
     expect((await call(base, 'POST', '/v1/ads', imageAd('house'))).status).toBe(201);
     expect(
-      (await call(base, 'POST', '/v1/placements', { id: 'home', name: 'Home', fallbackAdId: 'house' })).status,
+      (await call(base, 'POST', '/v1/placements', { id: 'home', name: 'Home', fallbackAdId: 'house' }))
+        .status,
     ).toBe(201);
     expect(
-      (await call(base, 'PUT', '/v1/placements/home/targets', { targets: [{ adId: 'a', share: 0.4 }] })).status,
+      (await call(base, 'PUT', '/v1/placements/home/targets', { targets: [{ adId: 'a', share: 0.4 }] }))
+        .status,
     ).toBe(200);
 
     const answered = new Set<string>(); // decisions answered 200
@@ -63,7 +65,10 @@ describe('graceful shutdown under load (embedded, no event log)', () => {
       for (let i = 0; ; i++) {
         let decisionId: string | null = null;
         try {
-          const res = await call(base, 'POST', '/v1/decisions', { placementId: 'home', userId: `u${w}-${i % 7}` });
+          const res = await call(base, 'POST', '/v1/decisions', {
+            placementId: 'home',
+            userId: `u${w}-${i % 7}`,
+          });
           if (res.status !== 200) throw new Error(`decision answered ${res.status}`);
           const d = (await res.json()) as { decisionId: string; impressionUrl: string };
           answered.add(d.decisionId);
