@@ -47,6 +47,8 @@ export function createDecide(deps: DecideDeps) {
   // Reused across calls: selection is synchronous, so one request object is enough.
   const req: DecisionRequest = { userId: null, context: EMPTY_CONTEXT, nowMs: 0 };
   let sampleCountdown = deps.mixSampleEvery;
+  // A sampled request's eligibility, evaluated once for the mix and reused by the selection.
+  let known = new Uint8Array(64);
 
   const ready = deps.frequency.ready?.bind(deps.frequency);
   /**
@@ -70,12 +72,15 @@ export function createDecide(deps: DecideDeps) {
     req.userId = userId ?? null;
     req.context = context ?? EMPTY_CONTEXT;
     req.nowMs = nowMs;
+    let sampled: Uint8Array | undefined;
     if (--sampleCountdown === 0) {
       sampleCountdown = deps.mixSampleEvery;
-      const key = describeEligibility(placement, req, deps.frequency);
+      if (known.length < placement.candidates.length) known = new Uint8Array(placement.candidates.length);
+      sampled = known;
+      const key = describeEligibility(placement, req, deps.frequency, sampled);
       deps.mix.record(placementId, placement.candidateKey, placement.candidateIds, key, req.context, nowMs);
     }
-    const i = selectAd(placement, deps.selector.bookFor(placement), req, deps.frequency);
+    const i = selectAd(placement, deps.selector.bookFor(placement), req, deps.frequency, sampled);
     if (i < 0) return NO_FILL;
     const ad = placement.candidates[i]!;
     const decisionId = deps.newId();

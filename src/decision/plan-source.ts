@@ -31,7 +31,8 @@ export function createPlanSource(deps: {
     return out;
   };
   let timer: NodeJS.Timeout | null = null;
-  let refreshing: Promise<void> | null = null;
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
 
   const load = async (): Promise<void> => {
     const revision = await deps.store.revision();
@@ -46,13 +47,25 @@ export function createPlanSource(deps: {
     }
   };
 
-  /** Runs one load; a refresh requested during a load runs once more after it. */
-  const refresh = async (): Promise<void> => {
-    while (refreshing !== null) await refreshing;
-    refreshing = load().finally(() => {
-      refreshing = null;
-    });
-    await refreshing;
+  /**
+   * Resolves after a load that started after the call: a write is visible once its refresh
+   * resolves. Calls made while a load runs share the one load queued behind it, so a burst of
+   * N concurrent writes costs two loads, not N.
+   */
+  const refresh = (): Promise<void> => {
+    if (running === null) {
+      running = load().finally(() => {
+        running = null;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = null;
+        return refresh();
+      });
+    return queued;
   };
 
   return {

@@ -13,20 +13,27 @@ export const ELIGIBLE = '2';
  * this request could be served, independent of weights. Sampled requests feed the observed
  * request mix that feasibility analysis and the controller's model use; telling targeting
  * apart from caps lets `/status` say which one limits an ad.
+ *
+ * `eligibleOut`, when given, receives 1 per eligible candidate, so that the same request's
+ * selection (`selectAd` with `known`) does not evaluate targeting and caps a second time.
  */
 export function describeEligibility(
   placement: CompiledPlacement,
   req: DecisionRequest,
   freq: FrequencyView,
+  eligibleOut?: Uint8Array,
 ): string {
   let key = '';
   const { candidates } = placement;
   for (let i = 0; i < candidates.length; i++) {
     const ad = candidates[i]!;
-    if (req.nowMs < ad.startMs || req.nowMs >= ad.endMs || !ad.matches(req.context)) key += NOT_MATCHED;
+    let code: string;
+    if (req.nowMs < ad.startMs || req.nowMs >= ad.endMs || !ad.matches(req.context)) code = NOT_MATCHED;
     else if (ad.cap !== null && (req.userId === null || freq.isCapped(req.userId, ad.id, ad.cap, req.nowMs)))
-      key += CAPPED;
-    else key += ELIGIBLE;
+      code = CAPPED;
+    else code = ELIGIBLE;
+    key += code;
+    if (eligibleOut !== undefined) eligibleOut[i] = code === ELIGIBLE ? 1 : 0;
   }
   return key;
 }

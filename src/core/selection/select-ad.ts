@@ -37,6 +37,8 @@ export function isEligible(ad: CompiledAd, req: DecisionRequest, freq: Frequency
  *
  * When no weighted candidate is eligible, the fallback serves if it is eligible.
  * `book` is the placement's selector state (`SelectorState.bookFor`), mutated in place.
+ * `known`, when given, is each candidate's eligibility for this request already evaluated
+ * (`describeEligibility`'s `eligibleOut`): 1 eligible, 0 not.
  *
  * @returns the index in `placement.candidates`, or -1 for no fill.
  */
@@ -45,6 +47,7 @@ export function selectAd(
   book: CreditBook,
   req: DecisionRequest,
   freq: FrequencyView,
+  known?: Uint8Array,
 ): number {
   const { candidates, weights } = placement;
   const n = candidates.length;
@@ -54,7 +57,8 @@ export function selectAd(
   let wide = '';
   let any = false;
   for (let i = 0; i < n; i++) {
-    const ok = weights[i]! > 0 && isEligible(candidates[i]!, req, freq);
+    const ok =
+      weights[i]! > 0 && (known === undefined ? isEligible(candidates[i]!, req, freq) : known[i] === 1);
     eligible[i] = ok ? 1 : 0;
     if (!ok) continue;
     any = true;
@@ -64,7 +68,8 @@ export function selectAd(
   }
   if (!any) {
     const fb = placement.fallbackIndex;
-    return fb >= 0 && weights[fb]! <= 0 && isEligible(candidates[fb]!, req, freq) ? fb : -1;
+    if (fb < 0 || weights[fb]! > 0) return -1;
+    return (known === undefined ? isEligible(candidates[fb]!, req, freq) : known[fb] === 1) ? fb : -1;
   }
   const credit = book.credits(n > NUMERIC_KEY_CANDIDATES ? wide : lo + hi * 67_108_864);
   let total = 0;

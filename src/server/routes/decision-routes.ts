@@ -51,20 +51,25 @@ export function registerDecisionRoutes(
     },
   );
 
+  // Label lookups resolved once: `inc({ result })` would hash the labels on every request.
+  const filled = metrics.decisions.labels('filled');
+  const noFill = metrics.decisions.labels('no_fill');
+  const unknownPlacement = metrics.decisions.labels('unknown_placement');
+
   function respond({ placementId, userId, context }: DecisionRequestBody, reply: FastifyReply) {
     const t0 = performance.now();
     const out = decide(placementId, userId, context);
     metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
     corsPublic(reply);
     if (out.kind === 'filled') {
-      metrics.decisions.inc({ result: 'filled' });
+      filled.inc();
       return reply.type('application/json; charset=utf-8').send(out.json);
     }
     if (out.kind === 'noFill') {
-      metrics.decisions.inc({ result: 'no_fill' });
+      noFill.inc();
       return reply.code(204).send();
     }
-    metrics.decisions.inc({ result: 'unknown_placement' });
+    unknownPlacement.inc();
     return sendError(reply, 'ALLOT_ERR_PLACEMENT_NOT_FOUND', `placement "${placementId}" not found`);
   }
 }

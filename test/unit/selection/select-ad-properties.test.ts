@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryFrequencyStore } from '../../../src/adapters/memory/memory-frequency-store.js';
 import type { FrequencyCap } from '../../../src/core/domain/ad.js';
 import { mulberry32 } from '../../../src/core/random/mulberry32.js';
+import { describeEligibility } from '../../../src/core/selection/describe-eligibility.js';
 import { type DecisionRequest, selectAd } from '../../../src/core/selection/select-ad.js';
 import { SelectorState } from '../../../src/core/selection/selector-state.js';
 import type { TargetingRule } from '../../../src/core/targeting/targeting-rule.js';
@@ -97,12 +98,19 @@ describe('selectAd: properties over random plans and request streams', () => {
 
         const freq = createMemoryFrequencyStore({ pendingMs });
         const state = new SelectorState();
+        // The decision path's sampled variant: eligibility evaluated once by describeEligibility
+        // and handed to selectAd must choose exactly what selectAd evaluating it itself chooses.
+        const stateKnown = new SelectorState();
+        const known = new Uint8Array(pl.candidates.length);
         let nowMs = T0 - 5000;
         requests.forEach((q, k) => {
           nowMs += q.dtMs;
           const r = req(q.context, q.userId, nowMs);
           const idx = selectAd(pl, state.bookFor(pl), r, freq);
+          describeEligibility(pl, r, freq, known);
+          expect(selectAd(pl, stateKnown.bookFor(pl), r, freq, known)).toBe(idx);
           const elig = pl.candidates.map((c) => eligible(c.id, r));
+          expect([...known].map((k) => k === 1)).toEqual(elig);
           const weightedEligible = pl.candidates.some((_, i) => elig[i] && pl.weights[i]! > 0);
           if (idx < 0) {
             seen.noFill++;
