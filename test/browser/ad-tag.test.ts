@@ -34,8 +34,12 @@ describe('publisher ad tag in Chromium', () => {
     allot = await startAllot({ ALLOT_ARCHIVE_DIR: 'off' });
     const html = page(allot.base);
     // The publisher's page, and (at /landing) the advertiser's landing page.
+    const retryPage = `<!doctype html><html><body>
+  <div id="retry" data-allot-placement="retry" data-allot-user="reader-2" data-allot-ctx-country="DE"></div>
+  <script async src="${allot.base}/tag.js"></script></body></html>`;
+    const pages: Record<string, string> = { '/landing': 'advertiser', '/retry': retryPage };
     publisher = createServer((req, res) =>
-      res.writeHead(200, { 'content-type': 'text/html' }).end(req.url === '/landing' ? 'advertiser' : html),
+      res.writeHead(200, { 'content-type': 'text/html' }).end(pages[req.url ?? ''] ?? html),
     );
     await new Promise<void>((r) => publisher.listen(0, '127.0.0.1', r));
     const address = publisher.address();
@@ -59,6 +63,7 @@ describe('publisher ad tag in Chromium', () => {
     for (const [id, ad] of [
       ['top', 'a'],
       ['below', 'h'],
+      ['retry', 'a'],
     ] as const) {
       await allot.json('POST', '/v1/placements', { id, name: id });
       await allot.json('PUT', `/v1/placements/${id}/targets`, { targets: [{ adId: ad, share: 1 }] });
@@ -173,6 +178,45 @@ describe('publisher ad tag in Chromium', () => {
       /Blocked a frame with origin "null" from accessing a cross-origin frame/.test(e);
     expect(errors.filter(blocked).length).toBeGreaterThan(0);
     expect(errors.filter((e) => !blocked(e))).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('retries an impression Allot could not record (503) until it is counted, once', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    await context.route('https://cdn.example.com/**', (route) =>
+      route.fulfill({
+        contentType: 'image/svg+xml',
+        body: '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="250"/>',
+      }),
+    );
+    // The first two impression beacons meet an Allot whose broker is down.
+    let refused = 0;
+    await context.route(`${allot.base}/v1/events/impression**`, (route) => {
+      if (refused < 2) {
+        refused++;
+        return route.fulfill({
+          status: 503,
+          headers: { 'access-control-allow-origin': '*' },
+          contentType: 'application/json',
+          body: '{"error":{"code":"ALLOT_ERR_UNAVAILABLE","message":"retry"}}',
+        });
+      }
+      return route.continue();
+    });
+    const tab = await context.newPage();
+    await tab.goto(`${publisherUrl}retry`);
+    await tab.waitForSelector('#retry[data-allot-state="viewed"]', { timeout: 10_000 });
+    // Retried after 1 s and 2 s more: the third attempt is counted.
+    expect(
+      await eventually(
+        () => counts('retry', 'a'),
+        (c) => c.impressions === 1,
+      ),
+    ).toEqual({ decisions: 1, impressions: 1, clicks: 0 });
+    expect(refused).toBe(2);
+    // Counted once: no further attempt after the one that succeeded.
+    await tab.waitForTimeout(1500);
+    expect(await counts('retry', 'a')).toEqual({ decisions: 1, impressions: 1, clicks: 0 });
     await context.close();
   }, 60_000);
 

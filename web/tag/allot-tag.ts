@@ -123,6 +123,23 @@ function whenViewable(el: HTMLElement, onViewable: () => void): void {
   document.addEventListener('visibilitychange', onVisibility);
 }
 
+/** Backoff before each retry of an impression Allot could not record (about a minute in all). */
+const RETRY_MS = [1000, 2000, 4000, 8000, 16000, 32000];
+
+/**
+ * Fires the impression beacon. `keepalive` lets it outlive the page; a `503` (Allot could not
+ * make the event durable, e.g. its broker is down), a `429` or a network error is retried with
+ * backoff — safe, since Allot counts each decision's impression at most once.
+ */
+function sendImpression(url: string, attempt: number): void {
+  const retry = () => {
+    if (attempt < RETRY_MS.length) setTimeout(() => sendImpression(url, attempt + 1), RETRY_MS[attempt]);
+  };
+  fetch(url, { credentials: 'omit', keepalive: true }).then((res) => {
+    if (res.status === 503 || res.status === 429) retry();
+  }, retry);
+}
+
 async function fill(el: HTMLElement): Promise<void> {
   const placementId = el.dataset.allotPlacement;
   if (!placementId || el.dataset.allotState) return;
@@ -144,8 +161,7 @@ async function fill(el: HTMLElement): Promise<void> {
     const node = render(el, d);
     whenViewable(node, () => {
       el.dataset.allotState = 'viewed';
-      // An image request: no CORS, survives the page being closed right after.
-      new Image().src = abs(d.impressionUrl.replace('/v1/events/impression?', '/v1/events/impression.gif?'));
+      sendImpression(abs(d.impressionUrl), 0);
     });
   } catch {
     el.dataset.allotState = 'error';
