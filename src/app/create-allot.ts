@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { EventLog } from '../adapters/file/file-event-log.js';
@@ -35,6 +33,7 @@ import { openAnalytics, openArchiveStore } from './open-archive.js';
 import { openConfigStore } from './open-config-store.js';
 import { openPipeline } from './open-pipeline.js';
 import { loadOrCreateSecret } from './secrets.js';
+import { startArchiving } from './start-archiving.js';
 import { startWeightsFollower } from './weights-follower.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -59,17 +58,6 @@ export interface Allot {
 export interface CreateAllotOptions {
   logger?: Logger;
   clock?: Clock;
-}
-
-/** Whether a process with this pid is running (a staging folder's owner). */
-function isLive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -192,51 +180,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     });
     stops.push(() => aggregator.stop());
     if (archiveStore !== null) {
-      // DuckDB is loaded only by processes that archive.
-      const { createParquetArchive } = await import('../archive/parquet-archive.js');
-      const { startArchiver } = await import('../archive/archiver.js');
-      // One staging folder per process (several pipelines may share a data dir); those of
-      // processes that died mid-write are of no use.
-      const stagingRoot = join(config.dataDir, 'archive-staging');
-      for (const name of await readdir(stagingRoot).catch(() => [] as string[])) {
-        if (!isLive(Number(name))) await rm(join(stagingRoot, name), { recursive: true, force: true });
-      }
-      const stagingDir = join(stagingRoot, String(process.pid));
-      const archive = await createParquetArchive({ store: archiveStore, stagingDir });
-      const archiver = startArchiver({
-        bus,
-        archive,
-        lingerMs: config.archiveFlushMs,
-        onWritten: (n) => {
-          metrics.eventsArchived.inc(n);
-          eventLog?.archived(n);
-        },
-      });
-      stops.push(async () => {
-        await archiver.stop();
-        await archive.close();
-      });
-      if (config.compactIntervalSeconds > 0) {
-        const { compactArchive } = await import('../archive/compactor.js');
-        const store = archiveStore;
-        let compacting: Promise<void> | null = null;
-        const timer = setInterval(() => {
-          compacting ??= compactArchive({ store, stagingDir, nowMs: now() })
-            .then((r) => {
-              metrics.archiveFilesCompacted.inc(r.filesRemoved);
-              if (r.partitions > 0) logger.info(r, 'archive hours compacted');
-            })
-            .catch((err: unknown) => logger.error({ err }, 'archive compaction failed; will retry'))
-            .finally(() => {
-              compacting = null;
-            });
-        }, config.compactIntervalSeconds * 1000);
-        timer.unref();
-        stops.unshift(async () => {
-          clearInterval(timer);
-          await compacting;
-        });
-      }
+      await startArchiving({ config, bus, archiveStore, metrics, eventLog, logger, now, stops });
     }
   }
   // Events logged but not archived before a crash (or a kill) go through the pipeline again:
