@@ -1,13 +1,31 @@
-// Decision endpoint throughput against a node:http hello-world baseline, measured in the same
-// run on the same machine (docs/benchmarks.md). Needs `wrk` (installed with apt when missing)
-// and a build (`npm run bench:http` does both).
+// Decision (and impression beacon) throughput against a node:http hello-world baseline, measured
+// in the same run on the same machine (docs/benchmarks.md). Needs `wrk` (installed with apt when
+// missing; not for --rate) and a build (`npm run bench` does both).
 //
 //   node bench/http-decisions.mjs [--duration 10] [--connections 64] [--repeats 2]
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//       [--placements 100] [--ads 20]
+//       [--mode embedded|redis|nats]     embedded (default): one process; redis | nats: a fleet
+//                                        (manager, decision server, pipeline, controller) on
+//                                        PostgreSQL + Redis, events on Redis Streams | JetStream
+//       [--workers N]                    ALLOT_WORKERS of the decision server (fleet modes) and
+//                                        WORKERS of the hello-world
+//       [--target decisions|impressions|both]
+//       [--beacons 2000]                 impression beacon URLs collected for --target impressions
+//       [--rate R] [--rate-tool paced|autocannon]
+//                                        fixed rate: offer R req/s for --duration instead of wrk
+//       [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--redis-url redis://127.0.0.1:6379]
+//       [--nats-url 127.0.0.1:4222]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startEmbedded, startFleet } from './lib/allot-deployment.mjs';
+import { runFixedRate } from './lib/fixed-rate.mjs';
+import { cpuSince, cpuSnapshot, ROOT, startProcess, stopAll, stopProcess } from './lib/processes.mjs';
+import { runTable, saturationNote, summaryTable } from './lib/report.mjs';
+import { collectBeacons, decisionRequests, managerApi, seedPlan, waitForPlan } from './lib/workload.mjs';
+import { ensureWrk, runWrk, wrkScript } from './lib/wrk.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -16,205 +34,259 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '2' },
     placements: { type: 'string', default: '100' },
     ads: { type: 'string', default: '20' },
+    mode: { type: 'string', default: 'embedded' },
+    workers: { type: 'string', default: '1' },
+    target: { type: 'string', default: 'decisions' },
+    beacons: { type: 'string', default: '2000' },
+    rate: { type: 'string' },
+    'rate-tool': { type: 'string', default: 'paced' },
+    'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+    'nats-url': { type: 'string', default: '127.0.0.1:4222' },
   },
 });
-const ROOT = new URL('..', import.meta.url).pathname;
+const problems = [];
+const oneOf = (name, allowed) => {
+  if (!allowed.includes(values[name])) problems.push(`--${name} must be one of ${allowed.join(', ')}`);
+  return values[name];
+};
+const positive = (name) => {
+  const n = Number(values[name]);
+  if (!(Number.isInteger(n) && n > 0)) problems.push(`--${name} must be a positive integer`);
+  return n;
+};
+const mode = oneOf('mode', ['embedded', 'redis', 'nats']);
+const targetArg = oneOf('target', ['decisions', 'impressions', 'both']);
+const rateTool = oneOf('rate-tool', ['paced', 'autocannon']);
+const workers = positive('workers');
+const duration = positive('duration');
+const connections = positive('connections');
+const repeats = positive('repeats');
+const placements = positive('placements');
+const ads = positive('ads');
+const beaconCount = positive('beacons');
+const rate = values.rate === undefined ? null : positive('rate');
+if (ads < 2) problems.push('--ads must be at least 2 (a fallback and a target)');
+if (workers > 1 && mode === 'embedded')
+  problems.push(
+    '--workers > 1 needs --mode redis or nats (ALLOT_WORKERS is for the decision role of a fleet)',
+  );
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  process.exit(2);
+}
+const fleet = mode !== 'embedded';
+const targets = targetArg === 'both' ? ['decisions', 'impressions'] : [targetArg];
 const work = mkdtempSync(join(tmpdir(), 'allot-bench-'));
 const TOKEN = 'bench-admin-token-0123456789';
-const CLK_TCK = 100; // getconf CLK_TCK on Linux
 
-function ensureWrk() {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-  } catch (e) {
-    if (e.code !== 'ENOENT' && e.status !== 1) throw e;
-    if (e.code === 'ENOENT') {
-      process.stderr.write('installing wrk (apt-get)…\n');
-      execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], { stdio: 'inherit' });
+// Everything the run started or created is removed once, on success, error or signal.
+let deployment = null;
+let interrupted = false;
+let cleaning = null;
+const cleanup = () => {
+  cleaning ??= (async () => {
+    try {
+      // Every process first (load generators too, in parallel; Allot stops gracefully), then
+      // the fleet's shared state.
+      await stopAll();
+      await deployment?.stop();
+    } finally {
+      rmSync(work, { recursive: true, force: true, maxRetries: 5 });
     }
-  }
-}
-
-function start(cmd, args, env) {
-  const child = spawn(cmd, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (b) => {
-      out += b;
-      const m = out.match(/listening (\d+)|running at http:\/\/[^:]+:(\d+)/);
-      if (m) resolve({ child, port: Number(m[1] ?? m[2]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
-  });
-}
-
-const cpuTicks = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime
+  })();
+  return cleaning;
 };
-
-function wrk(port, path, script) {
-  const scriptFile = join(work, `s${Math.random().toString(36).slice(2)}.lua`);
-  writeFileSync(scriptFile, script);
-  const out = execFileSync(
-    'wrk',
-    [
-      '-t1',
-      `-c${values.connections}`,
-      `-d${values.duration}s`,
-      '--latency',
-      '-s',
-      scriptFile,
-      `http://127.0.0.1:${port}${path}`,
-    ],
-    { encoding: 'utf8' },
-  );
-  const rps = Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]);
-  const total = Number(out.match(/(\d+) requests in/)[1]);
-  const pct = (p) => {
-    const m = out.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`));
-    if (!m) return Number.NaN;
-    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
-  };
-  const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
-  return { rps, total, p50: pct(50), p99: pct(99), non2xx };
-}
-
-function measure(proc, port, path, script) {
-  const before = cpuTicks(proc.pid);
-  const r = wrk(port, path, script);
-  const ticks = cpuTicks(proc.pid) - before;
-  return { ...r, cpuUsPerReq: ((ticks / CLK_TCK) * 1e6) / r.total };
-}
-
-async function api(port, method, path, body) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping the servers and removing the run's state…\n`);
+    cleanup().finally(() => process.exit(code));
   });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? null : res.json();
 }
 
-const COUNTRIES = ['DE', 'FR', 'US', 'GB', 'IT', 'ES', 'NL', 'PL'];
-
-/** A realistic plan: P placements × A ads, half the ads targeted, every fifth capped. */
-async function seed(port) {
-  const P = Number(values.placements);
-  const A = Number(values.ads);
-  for (let p = 0; p < P; p++) {
-    const ids = [];
-    for (let a = 0; a < A; a++) {
-      const id = `p${p}-a${a}`;
-      const ad = {
-        id,
-        name: id,
-        creative: { type: 'image', url: `https://cdn.example.com/${id}.png`, width: 300, height: 250 },
-        clickUrl: `https://advertiser.example.com/${id}`,
-      };
-      if (a % 2 === 1) {
-        ad.targeting = {
-          all: [
-            { key: 'country', in: COUNTRIES.slice(a % 4, (a % 4) + 4) },
-            {
-              any: [
-                { key: 'age', gte: 18 + (a % 10) },
-                { key: 'member', in: [true] },
-              ],
-            },
-          ],
-        };
-      }
-      if (a % 5 === 0 && a > 0) ad.frequencyCap = { impressions: 5, windowSeconds: 3600 };
-      await api(port, 'POST', '/v1/ads', ad);
-      ids.push(id);
-    }
-    await api(port, 'POST', '/v1/placements', { id: `pl${p}`, name: `Placement ${p}`, fallbackAdId: ids[0] });
-    await api(port, 'PUT', `/v1/placements/pl${p}/targets`, {
-      targets: ids.slice(1).map((adId) => ({ adId, share: 0.9 / (A - 1) })),
+/** CPU of `server` (and the fleet's pipeline) around one wrk or fixed-rate run. */
+async function measure(server, pipeline, port, items, script) {
+  const watched = pipeline === null ? [server] : [server, pipeline];
+  let before;
+  let cpu;
+  let r;
+  if (rate === null) {
+    before = cpuSnapshot(watched);
+    r = await runWrk({
+      workDir: work,
+      port,
+      path: items[0].path.split('?')[0],
+      script,
+      connections,
+      duration,
     });
+    cpu = cpuSince(before, watched);
+  } else {
+    r = await runFixedRate(
+      rateTool,
+      { workDir: work, port, rate, durationSec: duration, connections, requests: items },
+      () => {
+        before = cpuSnapshot(watched);
+      },
+      () => {
+        cpu = cpuSince(before, watched);
+      },
+    );
   }
+  const [serverSec, pipelineSec] = cpu.cpuSeconds;
+  return {
+    ...r,
+    cpuUsPerReq: (serverSec * 1e6) / r.total,
+    cpuPct: (serverSec / cpu.wallSeconds) * 100,
+    ...(pipeline === null ? {} : { pipelineUsPerReq: (pipelineSec * 1e6) / r.total }),
+  };
 }
-
-const decisionScript = `
-local bodies = {}
-local countries = {${COUNTRIES.map((c) => `"${c}"`).join(',')}}
-math.randomseed(42)
-for i = 1, 2000 do
-  bodies[i] = string.format('{"placementId":"pl%d","userId":"u%d","context":{"country":"%s","age":%d,"member":%s}}',
-    math.random(0, ${Number(values.placements) - 1}), math.random(1, 100000), countries[math.random(1, #countries)],
-    math.random(14, 70), math.random() < 0.3 and "true" or "false")
-end
-local n = 0
-request = function()
-  n = n % #bodies + 1
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[n])
-end
-`;
 
 async function main() {
-  ensureWrk();
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-  const dataDir = join(work, 'data');
-  const allot = await start(process.execPath, ['bin/allot.js', 'start'], {
-    PORT: '0',
-    ALLOT_DATA_DIR: dataDir,
-    ALLOT_ADMIN_TOKEN: TOKEN,
-    ALLOT_LOG_LEVEL: 'warn',
-  });
-  const hello = await start(process.execPath, ['bench/hello-server.mjs'], { PORT: '0' });
-  try {
-    const t0 = Date.now();
-    await seed(allot.port);
-    process.stderr.write(`seeded ${values.placements}×${values.ads} in ${Date.now() - t0} ms\n`);
-    // Sample response size, so the baseline answers the same number of bytes.
-    const sample = await fetch(`http://127.0.0.1:${allot.port}/v1/decisions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ placementId: 'pl1', userId: 'u1', context: { country: 'DE', age: 30 } }),
-    });
-    const bytes = (await sample.text()).length;
-    hello.child.kill();
-    const helloSized = await start(process.execPath, ['bench/hello-server.mjs'], {
-      PORT: '0',
-      RESPONSE_BYTES: String(bytes),
-    });
-
-    const rows = [];
-    for (let r = 1; r <= Number(values.repeats); r++) {
-      const h = measure(helloSized.child, helloSized.port, '/', decisionScript);
-      rows.push({ run: r, server: 'node:http hello-world (parse JSON, same-size JSON)', ...h });
-      const d = measure(allot.child, allot.port, '/v1/decisions', decisionScript);
-      rows.push({ run: r, server: 'Allot POST /v1/decisions (embedded)', ...d, ratio: d.rps / h.rps });
-    }
-    helloSized.child.kill();
-    const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-    console.log(
-      `\nwrk -t1 -c${values.connections} -d${values.duration}s, ${values.placements} placements × ${values.ads} ads, response ${bytes} bytes, ${new Date().toISOString()}`,
-    );
-    console.log('| run | server | req/s | p50 ms | p99 ms | server CPU µs/req | non-2xx | ratio vs hello |');
-    console.log('|---|---|---|---|---|---|---|---|');
-    for (const x of rows) {
-      console.log(
-        `| ${x.run} | ${x.server} | ${fmt(x.rps)} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)} | ${fmt(x.cpuUsPerReq, 1)} | ${x.non2xx} | ${x.ratio === undefined ? '' : fmt(x.ratio, 2)} |`,
-      );
-    }
-  } finally {
-    // Let Allot finish its graceful stop (the archiver's last write) before removing its data.
-    const stopped = new Promise((r) => allot.child.once('exit', r));
-    allot.child.kill('SIGTERM');
-    hello.child.kill();
-    await Promise.race([stopped, new Promise((r) => setTimeout(r, 15_000))]);
-    rmSync(work, { recursive: true, force: true, maxRetries: 5 });
+  if (rate === null) ensureWrk();
+  execFileSync(process.execPath, ['scripts/ensure.mjs', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const startedAt = new Date();
+  deployment = fleet
+    ? await startFleet({
+        workDir: work,
+        token: TOKEN,
+        bus: mode,
+        workers,
+        pgUrl: values['pg-url'],
+        redisUrl: values['redis-url'],
+        natsUrl: values['nats-url'],
+        onStop: (stop) => {
+          deployment = { stop };
+        },
+      })
+    : await startEmbedded({ workDir: work, token: TOKEN });
+  const { manager, decision, pipeline, label } = deployment;
+  const t0 = Date.now();
+  await seedPlan(managerApi(manager.port, TOKEN), placements, ads);
+  process.stderr.write(`seeded ${placements}×${ads} in ${Date.now() - t0} ms\n`);
+  if (fleet) {
+    const revision = await waitForPlan(manager.port, decision.port, workers);
+    process.stderr.write(`decision server on plan revision ${revision}\n`);
   }
+
+  // Sample responses, so the baseline answers the same number of bytes.
+  const sample = await fetch(`http://127.0.0.1:${decision.port}/v1/decisions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      placementId: `pl${Math.min(1, placements - 1)}`,
+      userId: 'u1',
+      context: { country: 'DE', age: 30 },
+    }),
+  });
+  const bytes = (await sample.text()).length;
+  const workloads = {
+    decisions: { items: decisionRequests(placements) },
+  };
+  let beacon = null;
+  if (targets.includes('impressions')) {
+    const t1 = Date.now();
+    const items = await collectBeacons(decision.port, workloads.decisions.items, beaconCount);
+    const res = await fetch(`http://127.0.0.1:${decision.port}${items[0].path}`);
+    beacon = { status: res.status, bytes: (await res.arrayBuffer()).byteLength };
+    if (res.status >= 300) throw new Error(`impression beacon answered ${res.status}`);
+    workloads.impressions = { items };
+    process.stderr.write(`collected ${items.length} impression beacons in ${Date.now() - t1} ms\n`);
+  }
+  for (const t of targets)
+    workloads[t].script = rate === null ? wrkScript(work, t, workloads[t].items) : null;
+
+  const hello = startProcess('hello-world', process.execPath, ['bench/hello-server.mjs'], {
+    PORT: '0',
+    RESPONSE_BYTES: String(bytes),
+    GET_RESPONSE_BYTES: String(beacon?.bytes ?? 0),
+    WORKERS: String(workers),
+  });
+  await hello.ready;
+
+  const w = workers > 1 ? `, ${workers} workers` : '';
+  const names = {
+    decisions: {
+      hello: `node:http hello-world (parse JSON, same-size JSON${w})`,
+      allot: `Allot POST /v1/decisions (${label})`,
+    },
+    impressions: {
+      hello: `node:http hello-world (GET, same-size response${w})`,
+      allot: `Allot GET /v1/events/impression (${label})`,
+    },
+  };
+  const rows = [];
+  for (let r = 1; r <= repeats; r++) {
+    for (const t of targets) {
+      const { items, script } = workloads[t];
+      const h = await measure(hello, null, hello.port, items, script);
+      rows.push({ run: r, target: t, server: names[t].hello, ...h });
+      const d = await measure(decision, pipeline, decision.port, items, script);
+      const ratio = rate === null ? d.rps / h.rps : d.cpuUsPerReq / h.cpuUsPerReq;
+      rows.push({ run: r, target: t, server: names[t].allot, ...d, ratio });
+    }
+  }
+  await stopProcess(hello);
+
+  const load =
+    rate === null
+      ? `wrk -t1 -c${connections} -d${duration}s`
+      : `${rateTool} ${rate} req/s -c${connections} -d${duration}s`;
+  const extra = [
+    mode === 'embedded' ? null : `mode ${mode} (${label})`,
+    beacon === null ? null : `beacon response ${beacon.bytes} bytes (${beacon.status})`,
+  ].filter((x) => x !== null);
+  console.log(
+    `\n${load}, ${placements} placements × ${ads} ads, response ${bytes} bytes${extra.map((x) => `, ${x}`).join('')}, ${new Date().toISOString()}`,
+  );
+  console.log(runTable(rows, { rate, fleet }));
+
+  const notes = [saturationNote(rows)];
+  if (beacon !== null)
+    notes.push(
+      `Impressions: ${beaconCount} beacon URLs from real decisions, cycled; after the first pass every beacon is a replay, which Allot verifies and publishes like a first one and its consumers count once (deduplicated by event id) — the server's cost per beacon is that of a real one.`,
+    );
+  if (fleet)
+    notes.push(
+      `Server CPU: the decision server's processes (primary${workers > 1 ? ` + ${workers} workers` : ''}); pipeline CPU separately, per Allot request of the same run (it consumes up to ALLOT_COUNT_INTERVAL_MS behind); manager, controller, Redis${mode === 'nats' ? ', NATS' : ''} and PostgreSQL not counted.`,
+    );
+  if (fleet && beacon !== null)
+    notes.push(
+      rate === null
+        ? 'A fleet answers a beacon after its bus publish, gathered for ALLOT_PUBLISH_LINGER_MS (20 ms by default): under wrk (closed loop), impressions/s ≤ connections ÷ linger.'
+        : `A fleet answers a beacon after its bus publish, gathered for ALLOT_PUBLISH_LINGER_MS (20 ms by default): offering R impressions/s needs about R × 25 ms connections (--connections ${Math.ceil((rate * 0.025) / 64) * 64} at ${rate} req/s).`,
+    );
+  const date = startedAt.toISOString().replace('T', ' ').slice(0, 16);
+  const params = [
+    `**${date} UTC**`,
+    `mode ${mode}`,
+    `workers ${workers}`,
+    `target ${targetArg}`,
+    rate === null
+      ? `wrk -t1 -c${connections} -d${duration}s`
+      : `${rateTool} fixed rate ${rate.toLocaleString('en-US')} req/s, ${connections} connections, ${duration} s`,
+    `${repeats} repeat${repeats > 1 ? 's (medians)' : ''}`,
+    `plan ${placements} placements × ${ads} ads`,
+    `decision response ${bytes} bytes${beacon === null ? '' : `, beacon ${beacon.bytes} bytes (${beacon.status})`}`,
+  ];
+  console.log(`\nSummary (markdown):\n\n${params.join(' · ')}\n`);
+  console.log(summaryTable(rows, { rate, fleet }));
+  for (const n of notes.filter((x) => x !== null)) console.log(`\n${n}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err) => {
+    if (!interrupted) console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanup();
+    // Exit even if a client library left a handle open.
+    if (!interrupted) process.exit(process.exitCode ?? 0);
+  });
