@@ -12,7 +12,8 @@ import type { EventBus } from '../core/ports/event-bus.js';
  *
  * A failed batch is kept and retried with the next one (merge back, as unleash's metrics do),
  * up to `maxBuffered` events; beyond that the oldest fire-and-forget events are shed and
- * counted in `dropped`.
+ * counted in `dropped`. Without a next one (traffic stopped during a broker outage) the
+ * buffer is retried every `retryMs`, so it does not wait for the next request to move.
  */
 export function createEventPublisher(
   bus: EventBus,
@@ -20,6 +21,8 @@ export function createEventPublisher(
     maxBuffered?: number;
     lingerMs?: number;
     maxBatch?: number;
+    /** Retry a failed batch after this long when nothing else is published (default 1000). */
+    retryMs?: number;
     onError?: (e: unknown) => void;
     /** Fire-and-forget events dropped because the bus stayed unavailable and the buffer was full. */
     onShed?: (events: number) => void;
@@ -28,17 +31,22 @@ export function createEventPublisher(
   const maxBuffered = opts.maxBuffered ?? 200_000;
   const lingerMs = opts.lingerMs ?? 0;
   const maxBatch = opts.maxBatch ?? 5000;
+  const retryMs = opts.retryMs ?? 1000;
   let timer: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
   let buffer: AllotEvent[] = [];
   let waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   let scheduled = false;
   let inFlight: Promise<void> = Promise.resolve();
   let dropped = 0;
 
-  const flush = async (): Promise<void> => {
+  // `drain` flushes with `autoRetry` false: after a shutdown's last attempt nothing is left running.
+  const flush = async (autoRetry = true): Promise<void> => {
     scheduled = false;
     if (timer !== null) clearTimeout(timer);
     timer = null;
+    if (retryTimer !== null) clearTimeout(retryTimer);
+    retryTimer = null;
     if (buffer.length === 0) return;
     const batch = buffer;
     const batchWaiters = waiters;
@@ -58,11 +66,15 @@ export function createEventPublisher(
         buffer = buffer.slice(shed);
         opts.onShed?.(shed);
       }
+      if (autoRetry && !scheduled && buffer.length > 0) {
+        retryTimer = setTimeout(run, retryMs);
+        retryTimer.unref();
+      }
     }
   };
 
   const run = (): void => {
-    inFlight = inFlight.then(flush);
+    inFlight = inFlight.then(() => flush());
   };
   const schedule = (): void => {
     if (scheduled) {
@@ -91,8 +103,10 @@ export function createEventPublisher(
     },
     /** Publishes whatever is buffered now; resolves when done. */
     async drain(): Promise<void> {
+      if (retryTimer !== null) clearTimeout(retryTimer);
+      retryTimer = null;
       await inFlight;
-      await flush();
+      await flush(false);
     },
     dropped: () => dropped,
     buffered: () => buffer.length,

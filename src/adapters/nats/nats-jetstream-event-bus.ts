@@ -132,7 +132,9 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
 
   if (opts.connection === undefined && opts.servers === undefined) throw new Error('servers or connection');
   const owned = opts.connection === undefined;
-  const nc = opts.connection ?? (await connect({ servers: opts.servers }));
+  // Reconnect for as long as it takes: nats.js gives up after 10 attempts (~20 s) by default,
+  // after which publishes fail and consumers stop for good even once the server is back.
+  const nc = opts.connection ?? (await connect({ servers: opts.servers, maxReconnectAttempts: -1 }));
   const jsm = await jetstreamManager(nc)
     .then(async (m) => {
       await ensureStream(m, stream, subject, opts.maxAgeMs ?? 7 * 24 * 3_600_000);

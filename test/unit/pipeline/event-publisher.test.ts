@@ -52,3 +52,32 @@ describe('event publisher while the bus is down', () => {
     expect(publisher.buffered()).toBe(0);
   });
 });
+
+describe('event publisher retry without traffic', () => {
+  it('publishes what it buffered once the bus is back, with no further publish to trigger it', async () => {
+    const bus = flakyBus();
+    let errors = 0;
+    const publisher = createEventPublisher(bus, { retryMs: 20, onError: () => errors++ });
+    for (let i = 0; i < 5; i++) publisher.publish(ev(i));
+    // Failing while down: retried on its own, the events kept.
+    while (errors < 3) await new Promise((r) => setTimeout(r, 5));
+    expect(publisher.buffered()).toBe(5);
+    expect(bus.accepted).toEqual([]);
+    bus.down = false;
+    for (let i = 0; i < 100 && publisher.buffered() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(bus.accepted).toEqual(['d0:d', 'd1:d', 'd2:d', 'd3:d', 'd4:d']);
+    expect(publisher.buffered()).toBe(0);
+  });
+
+  it('stops retrying after drain (a shutdown leaves nothing running)', async () => {
+    const bus = flakyBus();
+    let errors = 0;
+    const publisher = createEventPublisher(bus, { retryMs: 10, onError: () => errors++ });
+    publisher.publish(ev(0));
+    while (errors < 1) await new Promise((r) => setTimeout(r, 5));
+    await publisher.drain().catch(() => undefined);
+    const after = errors;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(errors).toBe(after);
+  });
+});
