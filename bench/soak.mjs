@@ -1,141 +1,189 @@
-// Soak: Allot (embedded, built) under a fixed offered rate of decisions, each followed by its
-// impression beacon, for --minutes; every --every seconds prints the window's decisions/s,
-// beacons/s, latency p50/p99, errors (non-2xx and socket), server RSS and heap. Not part of CI
+// Soak: Allot (embedded, built) for --minutes under a fixed offered rate of decisions plus the
+// impression beacon of every decision answered, and at the end a check that every answered
+// decision and acknowledged impression was counted exactly once. Not part of CI
 // (docs/benchmarks.md holds the figures).
 //
-//   npm run build && node bench/soak.mjs [--minutes 10] [--rate 10000] [--every 30]
-import { spawn } from 'node:child_process';
+//   npm run bench:soak -- [--minutes 10] [--rate 10000] [--every 30] [--connections 128]
+//                         [--placements 100] [--ads 20]
+//
+// Load: windows of --every seconds. In each, the open-loop paced client (bench/lib/paced-client.mjs,
+// latency from each request's due time) offers --rate decisions/s, and a second one fires, spread
+// evenly over the window, the impression beacons of the decisions answered in the previous window
+// (each once: a viewable impression some seconds after its decision). Per window it prints
+// decisions/s and beacons/s achieved, latency p50/p99 of each, errors (non-2xx, lost connections,
+// unanswered), the server's CPU (% of one core), RSS and heap.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
+import { startEmbedded } from './lib/allot-deployment.mjs';
+import { runFixedRate } from './lib/fixed-rate.mjs';
+import { cpuSince, cpuSnapshot, stopAll } from './lib/processes.mjs';
+import { decisionRequests, managerApi, seedPlan } from './lib/workload.mjs';
 
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
     rate: { type: 'string', default: '10000' },
     every: { type: 'string', default: '30' },
-    connections: { type: 'string', default: '64' },
+    connections: { type: 'string', default: '128' },
+    placements: { type: 'string', default: '100' },
+    ads: { type: 'string', default: '20' },
   },
 });
-const ROOT = new URL('..', import.meta.url).pathname;
-const data = mkdtempSync(join(tmpdir(), 'allot-soak-'));
+const minutes = Number(values.minutes);
+const rate = Number(values.rate);
+const every = Number(values.every);
+const connections = Number(values.connections);
+const windows = Math.max(1, Math.round((minutes * 60) / every));
 const TOKEN = 'soak-admin-token-0123456789';
+const workDir = mkdtempSync(join(tmpdir(), 'allot-soak-'));
 
-const server = spawn(process.execPath, ['bin/allot.js', 'start'], {
-  cwd: ROOT,
-  env: { ...process.env, PORT: '0', ALLOT_DATA_DIR: data, ALLOT_ADMIN_TOKEN: TOKEN, ALLOT_LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const base = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (b) => {
-    out += b;
-    const m = out.match(/running at (http:\/\/\S+)/);
-    if (m) resolve(m[1]);
-  });
-  server.once('exit', (c) => reject(new Error(`allot exited ${c}: ${out}`)));
-});
-const api = (method, path, body) =>
-  fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-for (const id of ['a', 'b', 'c', 'house'])
-  await api('POST', '/v1/ads', {
-    id,
-    name: id,
-    clickUrl: `https://example.com/${id}`,
-    creative: { type: 'image', url: `https://cdn.example.com/${id}.png`, width: 300, height: 250 },
-  });
-for (let p = 0; p < 10; p++) {
-  await api('POST', '/v1/placements', { id: `p${p}`, name: `p${p}`, fallbackAdId: 'house' });
-  await api('PUT', `/v1/placements/p${p}/targets`, {
-    targets: [
-      { adId: 'a', share: 0.3 },
-      { adId: 'b', share: 0.4 },
-    ],
-  });
-}
-
-const memory = () => {
-  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+const memory = (pid) => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024);
 };
-const windows = [];
-let win = { decisions: 0, beacons: 0, errors: 0, latencies: [] };
-const started = Date.now();
-const every = Number(values.every) * 1000;
-const timer = setInterval(() => {
-  const w = win;
-  win = { decisions: 0, beacons: 0, errors: 0, latencies: [] };
-  w.latencies.sort((x, y) => x - y);
-  const pct = (p) =>
-    w.latencies[Math.min(w.latencies.length - 1, Math.floor((p / 100) * w.latencies.length))] ?? 0;
-  const row = {
-    t: Math.round((Date.now() - started) / 1000),
-    decisionsPerSec: Math.round(w.decisions / (every / 1000)),
-    beaconsPerSec: Math.round(w.beacons / (every / 1000)),
-    p50: Math.round(pct(50) * 100) / 100,
-    p99: Math.round(pct(99) * 100) / 100,
-    errors: w.errors,
-    rssMiB: Math.round(memory()),
-  };
-  windows.push(row);
-  console.log(JSON.stringify(row));
-}, every);
+/** Sum of a metric's samples on /metrics, optionally only those whose labels include `label`. */
+const metric = async (port, name, label = '') => {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!line.includes(label)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+};
+const fmt = (n, d = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : '-';
 
-const instance = autocannon({
-  url: base,
-  connections: Number(values.connections),
-  overallRate: Number(values.rate) * 2, // a decision and its beacon
-  duration: Number(values.minutes) * 60,
-  requests: [
-    {
-      method: 'POST',
-      path: '/v1/decisions',
-      headers: { 'content-type': 'application/json' },
-      setupRequest: (req) => ({
-        ...req,
-        body: JSON.stringify({
-          placementId: `p${Math.floor(Math.random() * 10)}`,
-          userId: `u${Math.floor(Math.random() * 1e5)}`,
-        }),
-      }),
-      onResponse: (status, body, context) => {
-        if (status === 200) win.decisions++;
-        context.beacon =
-          status === 200 ? JSON.parse(body).impressionUrl.replace('impression?', 'impression.gif?') : null;
-      },
-    },
-    {
-      method: 'GET',
-      setupRequest: (req, context) =>
-        context.beacon ? { ...req, path: context.beacon } : { ...req, path: '/healthz' },
-      onResponse: (status) => {
-        if (status === 200) win.beacons++;
-      },
-    },
-  ],
-});
-instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-  if (statusCode >= 400) win.errors++;
-  win.latencies.push(responseTime);
-});
-instance.on('reqError', () => win.errors++);
-const result = await instance;
-clearInterval(timer);
-server.kill('SIGTERM');
-await new Promise((r) => server.once('exit', r));
-rmSync(data, { recursive: true, force: true });
-console.log('\n| t (s) | decisions/s | beacons/s | p50 ms | p99 ms | errors | RSS MiB |');
-console.log('|---|---|---|---|---|---|---|');
-for (const w of windows)
+let allot = null;
+const stop = async () => {
+  await stopAll(15_000);
+  rmSync(workDir, { recursive: true, force: true, maxRetries: 5 });
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => stop().then(() => process.exit(130)));
+
+try {
+  allot = await startEmbedded({ workDir, token: TOKEN });
+  const port = allot.decision.port;
+  const api = managerApi(port, TOKEN);
+  const t0 = Date.now();
+  await seedPlan(api, Number(values.placements), Number(values.ads));
+  process.stderr.write(`seeded ${values.placements}×${values.ads} in ${Date.now() - t0} ms\n`);
+  const requests = decisionRequests(Number(values.placements), 20_000);
+  const counts = async () => ({
+    decisions: await metric(port, 'allot_events_counted_total', 'type="decision"'),
+    impressions: await metric(port, 'allot_events_counted_total', 'type="impression"'),
+    archived: await metric(port, 'allot_events_archived_total'),
+  });
+  const counted0 = await counts();
+
+  const rows = [];
+  const totals = { decisions: 0, beacons: 0, errors: 0 };
+  let pending = []; // the previous window's impression URLs
   console.log(
-    `| ${w.t} | ${w.decisionsPerSec} | ${w.beaconsPerSec} | ${w.p50} | ${w.p99} | ${w.errors} | ${w.rssMiB} |`,
+    `soak ${new Date().toISOString()}: ${minutes} min, ${rate} decisions/s offered + their impressions, ` +
+      `${values.placements}×${values.ads} plan, ${connections} connections per client, windows of ${every} s`,
   );
-console.log(
-  `\ntotal: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
-);
+  for (let w = 0; w < windows; w++) {
+    const file = join(workDir, `impressions-${w}.json`);
+    const procs = [allot.decision];
+    let before = null;
+    const decisions = runFixedRate(
+      'paced',
+      { workDir, port, rate, durationSec: every, connections, requests, saveImpressionsTo: file },
+      () => {
+        before = cpuSnapshot(procs);
+      },
+      () => undefined,
+    );
+    const beacons =
+      pending.length === 0
+        ? Promise.resolve(null)
+        : runFixedRate(
+            'paced',
+            {
+              workDir,
+              port,
+              rate: pending.length / every,
+              durationSec: every,
+              connections,
+              requests: pending.map((path) => ({ method: 'GET', path })),
+            },
+            () => undefined,
+            () => undefined,
+          );
+    const [d, b] = await Promise.all([decisions, beacons]);
+    const cpu = cpuSince(before, procs);
+    pending = JSON.parse(readFileSync(file, 'utf8'));
+    const errors = (r) => (r === null ? 0 : r.non2xx + r.errors + r.unanswered);
+    const row = {
+      t: (w + 1) * every,
+      decisions: d.achieved,
+      decisionsOk: d.total - d.non2xx,
+      dP50: d.p50,
+      dP99: d.p99,
+      beacons: b?.achieved ?? 0,
+      beaconsOk: b === null ? 0 : b.total - b.non2xx,
+      bP50: b?.p50 ?? Number.NaN,
+      bP99: b?.p99 ?? Number.NaN,
+      errors: errors(d) + errors(b),
+      cpuPct: (cpu.cpuSeconds[0] / cpu.wallSeconds) * 100,
+      rssMiB: memory(allot.decision.pid),
+    };
+    totals.decisions += row.decisionsOk;
+    totals.beacons += row.beaconsOk;
+    totals.errors += row.errors;
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  // The last window's impressions are not fired: their decisions count, their beacons do not.
+  const deadline = Date.now() + 60_000;
+  let counted;
+  for (;;) {
+    const now = await counts();
+    counted = {
+      decisions: now.decisions - counted0.decisions,
+      impressions: now.impressions - counted0.impressions,
+      archived: now.archived - counted0.archived,
+    };
+    const expected = totals.decisions + totals.beacons;
+    if (
+      (counted.decisions >= totals.decisions &&
+        counted.impressions >= totals.beacons &&
+        counted.archived >= expected) ||
+      Date.now() > deadline
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const shed = await metric(port, 'allot_events_shed_total');
+
+  console.log(
+    '\n| t (s) | decisions/s | p50 ms | p99 ms | beacons/s | p50 ms | p99 ms | errors | server CPU % | RSS MiB |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.t} | ${fmt(r.decisions)} | ${fmt(r.dP50, 2)} | ${fmt(r.dP99, 2)} | ${fmt(r.beacons)} | ` +
+        `${fmt(r.bP50, 2)} | ${fmt(r.bP99, 2)} | ${r.errors} | ${fmt(r.cpuPct)} | ${r.rssMiB} |`,
+    );
+  }
+  console.log(
+    `\ntotal: ${fmt(totals.decisions)} decisions answered 200, ${fmt(totals.beacons)} impressions acknowledged, ` +
+      `${totals.errors} errors; counted by the aggregator: ${fmt(counted.decisions)} decisions, ` +
+      `${fmt(counted.impressions)} impressions (exact: ${
+        counted.decisions === totals.decisions && counted.impressions === totals.beacons ? 'yes' : 'NO'
+      }); archived: ${fmt(counted.archived)} events (exact: ${
+        counted.archived === totals.decisions + totals.beacons ? 'yes' : 'NO'
+      }); events shed: ${shed}`,
+  );
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  await stop();
+}

@@ -24,9 +24,16 @@ export function runFixedRate(tool, opts, onStart, onEnd) {
   return tool === 'autocannon' ? runAutocannon(opts, onStart, onEnd) : runPaced(opts, onStart, onEnd);
 }
 
-async function runPaced({ workDir, port, rate, durationSec, connections, requests }, onStart, onEnd) {
+async function runPaced(
+  { workDir, port, rate, durationSec, connections, requests, saveImpressionsTo },
+  onStart,
+  onEnd,
+) {
   const cfgFile = join(workDir, `paced-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(cfgFile, JSON.stringify({ port, rate, durationSec, connections, requests }));
+  writeFileSync(
+    cfgFile,
+    JSON.stringify({ port, rate, durationSec, connections, requests, saveImpressionsTo }),
+  );
   const child = spawn(process.execPath, [CLIENT, cfgFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   const { exited } = track('paced-client', child); // ended by stopAll on a signal
   let result = null;

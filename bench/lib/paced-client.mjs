@@ -6,9 +6,10 @@
 //
 // Run by fixed-rate.mjs as a child process, so that its CPU is its own:
 //   node bench/lib/paced-client.mjs <config.json>
-// config: { port, rate, durationSec, connections, requests: [{ method, path, body? }] }.
+// config: { port, rate, durationSec, connections, requests: [{ method, path, body? }],
+//   saveImpressionsTo? }.
 // Prints `start` when the first request is due, then one JSON line with the result.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -33,6 +34,10 @@ let t0 = 0;
 let firstAnswerAt = 0;
 let lastAnswerAt = 0;
 const idle = [];
+// `saveImpressionsTo`: the impression URLs of the decisions answered, written there at the end
+// (the soak fires them in its next window).
+const impressions = cfg.saveImpressionsTo === undefined ? null : [];
+const IMPRESSION_URL = /"impressionUrl":"([^"]+)"/;
 
 function openConnection() {
   return new Promise((resolve, reject) => {
@@ -59,9 +64,13 @@ function onData(c, chunk) {
       end = last === -1 ? Number.POSITIVE_INFINITY : last + 5;
     } else end = headEnd + 4; // 204 and the like
     if (c.buf.length < end) return;
+    const status = Number(head.slice(9, 12));
+    if (impressions !== null && status === 200) {
+      const m = IMPRESSION_URL.exec(c.buf.toString('utf8', headEnd + 4, end));
+      if (m !== null) impressions.push(m[1]);
+    }
     c.buf = end === c.buf.length ? null : c.buf.subarray(end);
     answered++;
-    const status = Number(head.slice(9, 12));
     if (status < 200 || status >= 300) non2xx++;
     const now = performance.now();
     latencies[answered - 1] = now - c.due;
@@ -110,6 +119,7 @@ function finish() {
     errors,
     clientCpuPct: ((cpu.user + cpu.system) / 1e6 / ((performance.now() - t0) / 1000)) * 100,
   };
+  if (impressions !== null) writeFileSync(cfg.saveImpressionsTo, JSON.stringify(impressions));
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
