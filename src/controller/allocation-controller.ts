@@ -20,6 +20,14 @@ interface Tracked {
 }
 
 const FIRST_STEP_MS = 100;
+/** A step gives the event loop a turn after this much work, so decisions keep being served. */
+const SLICE_MS = 10;
+/**
+ * At most this share of wall time goes to stepping: after a step that took d, the next one
+ * waits d × (1 / share − 1). A plan too large to step every interval (10,000 placements ≈ 3 s
+ * of work) is then stepped less often instead of starving the decision path.
+ */
+const MAX_DUTY = 0.25;
 
 /** Serving weights per placement: ad id → weight, with the targets version they were fitted to. */
 export type WeightUpdate = Map<string, { targetsVersion: number; weights: Map<string, number> }>;
@@ -28,6 +36,7 @@ export type WeightUpdate = Map<string, { targetsVersion: number; weights: Map<st
  * Runs `controlStep` for every placement each interval: reads the window's counters and the
  * sampled request mix, and publishes new serving weights (the plan source swaps them in).
  * State is per placement and restarts when its targets change or a new window begins.
+ * A step yields to the event loop every `SLICE_MS` and takes at most `MAX_DUTY` of the time.
  */
 export function createAllocationController(deps: {
   plan: () => Plan;
@@ -52,8 +61,9 @@ export function createAllocationController(deps: {
     nowMs: number,
     force: boolean,
   ): Promise<void> {
-    const p = deps.plan().placements.get(placementId)!;
-    if (p.candidates.length === 0) return;
+    // The plan may have changed while the step yielded: a placement since deleted is skipped.
+    const p = deps.plan().placements.get(placementId);
+    if (p === undefined || p.candidates.length === 0) return;
     const win = windowAt(p.window, nowMs);
     let t = tracked.get(placementId);
     if (t === undefined || t.targetsVersion !== p.targetsVersion || t.windowStartMs !== win.startMs) {
@@ -115,9 +125,17 @@ export function createAllocationController(deps: {
     const nowMs = deps.now();
     const plan = deps.plan();
     const update: WeightUpdate = new Map();
-    for (const placementId of plan.placements.keys()) await stepPlacement(placementId, update, nowMs, force);
+    let sliceAt = t0;
+    for (const placementId of plan.placements.keys()) {
+      await stepPlacement(placementId, update, nowMs, force);
+      if (performance.now() - sliceAt > SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        sliceAt = performance.now();
+      }
+    }
+    const current = deps.plan();
     for (const id of tracked.keys()) {
-      if (!plan.placements.has(id)) {
+      if (!current.placements.has(id)) {
         tracked.delete(id);
         reports.delete(id);
       }
@@ -133,10 +151,16 @@ export function createAllocationController(deps: {
     if (update.size > 0) deps.onStep?.(update.size, (performance.now() - t0) / 1000);
   }
 
+  /** Ticks before this time are skipped (the duty-cycle bound, `MAX_DUTY`). */
+  let restUntil = 0;
   /** One step at a time: a slow step delays the next rather than overlapping it. */
   const runOnce = async (force: boolean): Promise<void> => {
     if (running !== null) return running;
+    const t0 = performance.now();
+    if (!force && t0 < restUntil) return;
     running = step(force).finally(() => {
+      const took = performance.now() - t0;
+      restUntil = performance.now() + took * (1 / MAX_DUTY - 1);
       running = null;
     });
     return running;
