@@ -59,6 +59,8 @@ export interface DuckDbAnalyticsOptions {
   minRefreshMs?: number;
   /** The metric catalog (default `METRICS`): rollup columns, report metrics, `hourly`/`daily` views. */
   metrics?: readonly MetricDefinition[];
+  /** DuckDB's `memory_limit` per instance (default 1GB): DuckDB would otherwise take up to 80 % of RAM. */
+  memoryLimit?: string;
 }
 
 /**
@@ -74,7 +76,8 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
   const metrics = opts.metrics ?? METRICS;
   const minRefreshMs = opts.minRefreshMs ?? 1000;
   const eventsDir = join(opts.root, 'events');
-  const instance = await DuckDBInstance.create(':memory:');
+  const memoryLimit = opts.memoryLimit ?? '1GB';
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit });
   const connection: DuckDBConnection = await instance.connect();
   const rollups = createRollups({ root: opts.root, connection, catalog: metrics });
   const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);
@@ -152,7 +155,10 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
    */
   async function adhocConnection(): Promise<DuckDBConnection> {
     if (adhoc !== null) return adhoc.connection;
-    const inst = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
+    const inst = await DuckDBInstance.create(':memory:', {
+      autoinstall_known_extensions: 'false',
+      memory_limit: memoryLimit,
+    });
     const c = await inst.connect();
     const dirs = [eventsDir, rollups.rollupsDir].map((d) => sqlString(`${d}/`));
     await c.run(`SET allowed_directories = [${dirs.join(', ')}]`);

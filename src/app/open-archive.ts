@@ -65,13 +65,20 @@ export async function openAnalytics(
   }
   const { createDuckDbAnalytics } = await import('../analytics/duckdb-analytics.js');
   if (config.archive?.kind === 'folder') {
-    return { engine: await createDuckDbAnalytics({ root: config.archive.dir }), metrics: METRICS };
+    return {
+      engine: await createDuckDbAnalytics({
+        root: config.archive.dir,
+        memoryLimit: config.duckdbMemoryLimit,
+      }),
+      metrics: METRICS,
+    };
   }
   // DuckDB cannot read S3 here (httpfs downloads at run time): mirror the objects locally.
   const { syncArchiveCache } = await import('../archive/archive-cache.js');
   const root = config.archiveCacheDir;
   const engine = await createDuckDbAnalytics({
     root,
+    memoryLimit: config.duckdbMemoryLimit,
     beforeRead: async () => {
       const s = await syncArchiveCache({ store, dir: join(root, 'events'), prefix: 'events/' });
       if (s.downloaded + s.removed > 0) logger.debug(s, 'archive cache synced');

@@ -44,7 +44,11 @@ export async function startArchiving(deps: {
     if (!isLive(Number(name))) await rm(join(stagingRoot, name), { recursive: true, force: true });
   }
   const stagingDir = join(stagingRoot, String(process.pid));
-  const archive = await createParquetArchive({ store: archiveStore, stagingDir });
+  const archive = await createParquetArchive({
+    store: archiveStore,
+    stagingDir,
+    memoryLimit: config.duckdbMemoryLimit,
+  });
   const archiver = startArchiver({
     bus,
     archive,
@@ -63,7 +67,12 @@ export async function startArchiving(deps: {
     const store = archiveStore;
     let compacting: Promise<void> | null = null;
     const timer = setInterval(() => {
-      compacting ??= compactArchive({ store, stagingDir, nowMs: now() })
+      compacting ??= compactArchive({
+        store,
+        stagingDir,
+        nowMs: now(),
+        memoryLimit: config.duckdbMemoryLimit,
+      })
         .then((r) => {
           metrics.archiveFilesCompacted.inc(r.filesRemoved);
           if (r.partitions > 0) logger.info(r, 'archive hours compacted');

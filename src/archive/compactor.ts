@@ -34,6 +34,8 @@ export async function compactArchive(opts: {
   settleMs?: number;
   /** At most this many partitions per run (bounded work; the rest next time). */
   maxPartitions?: number;
+  /** DuckDB's `memory_limit` (default 1GB). */
+  memoryLimit?: string;
 }): Promise<CompactionResult> {
   const settleMs = opts.settleMs ?? 10 * 60_000;
   const byPartition = new Map<string, string[]>();
@@ -50,7 +52,7 @@ export async function compactArchive(opts: {
   if (todo.length === 0) return result;
 
   const work = join(opts.stagingDir, `compact-${process.pid}`);
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: opts.memoryLimit ?? '1GB' });
   const connection = await instance.connect();
   try {
     for (const [partition, keys] of todo) {

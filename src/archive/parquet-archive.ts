@@ -30,9 +30,14 @@ export const EVENTS_PREFIX = 'events/';
  * Writes are serialised (one DuckDB connection); a failed write rejects without blocking the
  * next. The store stays the caller's: `close` does not close it.
  */
-export async function createParquetArchive(opts: { store: ArchiveStore; stagingDir: string }) {
+export async function createParquetArchive(opts: {
+  store: ArchiveStore;
+  stagingDir: string;
+  /** DuckDB's `memory_limit` (default 1GB): DuckDB would otherwise take up to 80 % of RAM. */
+  memoryLimit?: string;
+}) {
   await mkdir(opts.stagingDir, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: opts.memoryLimit ?? '1GB' });
   const connection = await instance.connect();
   let writing: Promise<unknown> = Promise.resolve();
 

@@ -69,6 +69,8 @@ export interface AllotConfig {
   reconcileIntervalSeconds: number;
   /** How often the archiver merges each closed hour's files into one (0 = never). */
   compactIntervalSeconds: number;
+  /** `memory_limit` of every DuckDB instance this process opens (archive, compaction, analytics). */
+  duckdbMemoryLimit: string;
   /** Beacons per client IP per minute (null = no limit here: set it at the load balancer). */
   beaconRateLimitPerMinute: number | null;
   /** Take the client IP from X-Forwarded-For (behind a load balancer). */
@@ -217,6 +219,9 @@ export function loadConfig(
   const samplingMode = (str('ALLOT_SAMPLING') ?? (bus === 'memory' ? 'exact' : 'auto')) as 'exact' | 'auto';
   if (samplingMode !== 'exact' && samplingMode !== 'auto')
     problems.push('ALLOT_SAMPLING must be exact or auto');
+  const duckdbMemoryLimit = str('ALLOT_DUCKDB_MEMORY_LIMIT') ?? '1GB';
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(duckdbMemoryLimit))
+    problems.push('ALLOT_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB');
   const fraction = (name: string, def: number, min: number, max: number): number => {
     const raw = str(name);
     if (raw === null) return def;
@@ -325,6 +330,7 @@ export function loadConfig(
         : { engine: 'duckdb' },
     reconcileIntervalSeconds: int('ALLOT_RECONCILE_INTERVAL_SECONDS', 300, 0, 86_400),
     compactIntervalSeconds: int('ALLOT_COMPACT_INTERVAL_SECONDS', 600, 0, 86_400),
+    duckdbMemoryLimit,
     beaconRateLimitPerMinute: ((n) => (n === 0 ? null : n))(
       int('ALLOT_BEACON_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000),
     ),

@@ -47,6 +47,14 @@ describe('archive configuration', () => {
     expect(load({ ALLOT_BUS: 'redis', ALLOT_REDIS_URL: 'redis://127.0.0.1:6379' }).eventLogDir).toBeNull();
   });
 
+  it('bounds DuckDB memory: 1GB by default, a size when set, refused otherwise', () => {
+    expect(load({}).duckdbMemoryLimit).toBe('1GB');
+    expect(load({ ALLOT_DUCKDB_MEMORY_LIMIT: '512MB' }).duckdbMemoryLimit).toBe('512MB');
+    expect(problems({ ALLOT_DUCKDB_MEMORY_LIMIT: 'lots' })).toEqual([
+      'ALLOT_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB',
+    ]);
+  });
+
   it('lists every archive problem at once', () => {
     expect(
       problems({
