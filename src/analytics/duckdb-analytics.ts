@@ -11,6 +11,7 @@ import {
   DuckDBTimestampValue,
   StatementType,
 } from '@duckdb/node-api';
+import { type DuckDbSettings, duckDbConfig } from '../archive/duckdb-settings.js';
 import { AllotError, type Problem } from '../core/errors.js';
 import type {
   AnalyticsEngine,
@@ -59,8 +60,8 @@ export interface DuckDbAnalyticsOptions {
   minRefreshMs?: number;
   /** The metric catalog (default `METRICS`): rollup columns, report metrics, `hourly`/`daily` views. */
   metrics?: readonly MetricDefinition[];
-  /** DuckDB's `memory_limit` per instance (default 1GB): DuckDB would otherwise take up to 80 % of RAM. */
-  memoryLimit?: string;
+  /** Memory and threads of each of its DuckDB instances. */
+  duckdb?: DuckDbSettings;
 }
 
 /**
@@ -76,8 +77,7 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
   const metrics = opts.metrics ?? METRICS;
   const minRefreshMs = opts.minRefreshMs ?? 1000;
   const eventsDir = join(opts.root, 'events');
-  const memoryLimit = opts.memoryLimit ?? '1GB';
-  const instance = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit });
+  const instance = await DuckDBInstance.create(':memory:', duckDbConfig(opts.duckdb));
   const connection: DuckDBConnection = await instance.connect();
   const rollups = createRollups({ root: opts.root, connection, catalog: metrics });
   const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);
@@ -157,7 +157,7 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
     if (adhoc !== null) return adhoc.connection;
     const inst = await DuckDBInstance.create(':memory:', {
       autoinstall_known_extensions: 'false',
-      memory_limit: memoryLimit,
+      ...duckDbConfig(opts.duckdb),
     });
     const c = await inst.connect();
     const dirs = [eventsDir, rollups.rollupsDir].map((d) => sqlString(`${d}/`));

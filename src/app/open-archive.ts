@@ -68,7 +68,7 @@ export async function openAnalytics(
     return {
       engine: await createDuckDbAnalytics({
         root: config.archive.dir,
-        memoryLimit: config.duckdbMemoryLimit,
+        duckdb: config.duckdb,
       }),
       metrics: METRICS,
     };
@@ -78,7 +78,7 @@ export async function openAnalytics(
   const root = config.archiveCacheDir;
   const engine = await createDuckDbAnalytics({
     root,
-    memoryLimit: config.duckdbMemoryLimit,
+    duckdb: config.duckdb,
     beforeRead: async () => {
       const s = await syncArchiveCache({ store, dir: join(root, 'events'), prefix: 'events/' });
       if (s.downloaded + s.removed > 0) logger.debug(s, 'archive cache synced');

@@ -47,7 +47,7 @@ export async function startArchiving(deps: {
   const archive = await createParquetArchive({
     store: archiveStore,
     stagingDir,
-    memoryLimit: config.duckdbMemoryLimit,
+    duckdb: config.duckdb,
   });
   const archiver = startArchiver({
     bus,
@@ -71,7 +71,7 @@ export async function startArchiving(deps: {
         store,
         stagingDir,
         nowMs: now(),
-        memoryLimit: config.duckdbMemoryLimit,
+        duckdb: config.duckdb,
       })
         .then((r) => {
           metrics.archiveFilesCompacted.inc(r.filesRemoved);

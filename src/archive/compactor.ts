@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ArchiveStore } from '../core/ports/archive-store.js';
+import { type DuckDbSettings, duckDbConfig } from './duckdb-settings.js';
 import { ARCHIVE_SCHEMA_VERSION, EVENTS_PREFIX } from './parquet-archive.js';
 
 const HOUR = 3_600_000;
@@ -34,8 +35,8 @@ export async function compactArchive(opts: {
   settleMs?: number;
   /** At most this many partitions per run (bounded work; the rest next time). */
   maxPartitions?: number;
-  /** DuckDB's `memory_limit` (default 1GB). */
-  memoryLimit?: string;
+  /** Memory and threads of its DuckDB instance. */
+  duckdb?: DuckDbSettings;
 }): Promise<CompactionResult> {
   const settleMs = opts.settleMs ?? 10 * 60_000;
   const byPartition = new Map<string, string[]>();
@@ -52,7 +53,7 @@ export async function compactArchive(opts: {
   if (todo.length === 0) return result;
 
   const work = join(opts.stagingDir, `compact-${process.pid}`);
-  const instance = await DuckDBInstance.create(':memory:', { memory_limit: opts.memoryLimit ?? '1GB' });
+  const instance = await DuckDBInstance.create(':memory:', duckDbConfig(opts.duckdb));
   const connection = await instance.connect();
   try {
     for (const [partition, keys] of todo) {

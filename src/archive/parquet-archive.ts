@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { AllotEvent } from '../core/events/allot-event.js';
 import type { ArchiveStore } from '../core/ports/archive-store.js';
+import { type DuckDbSettings, duckDbConfig } from './duckdb-settings.js';
 
 /** Rows appended between yields to the event loop. */
 const APPEND_SLICE = 2000;
@@ -33,11 +34,11 @@ export const EVENTS_PREFIX = 'events/';
 export async function createParquetArchive(opts: {
   store: ArchiveStore;
   stagingDir: string;
-  /** DuckDB's `memory_limit` (default 1GB): DuckDB would otherwise take up to 80 % of RAM. */
-  memoryLimit?: string;
+  /** Memory and threads of its DuckDB instance. */
+  duckdb?: DuckDbSettings;
 }) {
   await mkdir(opts.stagingDir, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:', { memory_limit: opts.memoryLimit ?? '1GB' });
+  const instance = await DuckDBInstance.create(':memory:', duckDbConfig(opts.duckdb));
   const connection = await instance.connect();
   let writing: Promise<unknown> = Promise.resolve();
 

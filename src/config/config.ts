@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { DuckDbSettings } from '../archive/duckdb-settings.js';
 
 /**
  * Allot's configuration, read once from the environment (the only place that reads
@@ -69,8 +70,8 @@ export interface AllotConfig {
   reconcileIntervalSeconds: number;
   /** How often the archiver merges each closed hour's files into one (0 = never). */
   compactIntervalSeconds: number;
-  /** `memory_limit` of every DuckDB instance this process opens (archive, compaction, analytics). */
-  duckdbMemoryLimit: string;
+  /** Memory and threads of every DuckDB instance this process opens (archive, compaction, analytics). */
+  duckdb: DuckDbSettings;
   /** Beacons per client IP per minute (null = no limit here: set it at the load balancer). */
   beaconRateLimitPerMinute: number | null;
   /** Take the client IP from X-Forwarded-For (behind a load balancer). */
@@ -330,7 +331,7 @@ export function loadConfig(
         : { engine: 'duckdb' },
     reconcileIntervalSeconds: int('ALLOT_RECONCILE_INTERVAL_SECONDS', 300, 0, 86_400),
     compactIntervalSeconds: int('ALLOT_COMPACT_INTERVAL_SECONDS', 600, 0, 86_400),
-    duckdbMemoryLimit,
+    duckdb: { memoryLimit: duckdbMemoryLimit, threads: int('ALLOT_DUCKDB_THREADS', 1, 1, 256) },
     beaconRateLimitPerMinute: ((n) => (n === 0 ? null : n))(
       int('ALLOT_BEACON_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000),
     ),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, waitForOutput } from '../support/cli-process.js';
+import { adminCaller, type CliProcess, runCli, waitForOutput } from '../support/cli-process.js';
 import { imageAd } from '../support/start-allot.js';
 
 const TOKEN = 'crash-test-admin-token-0123456789';
@@ -19,16 +19,7 @@ async function start(dataDir: string): Promise<{ proc: CliProcess; base: string 
   return { proc, base: base! };
 }
 
-const call = (base: string, method: string, path: string, body?: unknown) =>
-  fetch(`${base}${path}`, {
-    method,
-    redirect: 'manual',
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const call = adminCaller(TOKEN);
 
 // The archive issue's crash acceptance on embedded defaults: the whole process is SIGKILLed
 // while decisions and beacons flow and the archiver flushes; after a restart the archive holds

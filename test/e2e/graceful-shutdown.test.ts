@@ -2,22 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, waitForOutput } from '../support/cli-process.js';
+import { adminCaller, type CliProcess, runCli, waitForOutput } from '../support/cli-process.js';
 import { imageAd } from '../support/start-allot.js';
 
 const TOKEN = 'shutdown-test-admin-token-0123456789';
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
-const call = (base: string, method: string, path: string, body?: unknown) =>
-  fetch(`${base}${path}`, {
-    method,
-    redirect: 'manual',
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const call = adminCaller(TOKEN);
 
 // The reliability issue's "graceful shutdown flushes everything within a bounded time", on the
 // path where nothing else would save the events: the event log is off and the archive flushes

@@ -39,3 +39,17 @@ export async function waitForOutput(p: CliProcess, re: RegExp, ms = 30_000): Pro
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** `fetch` against a CLI-started server: the bearer `token` on every call, objects sent as JSON. */
+export function adminCaller(token: string) {
+  return (base: string, method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${base}${path}`, {
+      method,
+      redirect: 'manual',
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+}

@@ -48,8 +48,11 @@ describe('archive configuration', () => {
   });
 
   it('bounds DuckDB memory: 1GB by default, a size when set, refused otherwise', () => {
-    expect(load({}).duckdbMemoryLimit).toBe('1GB');
-    expect(load({ ALLOT_DUCKDB_MEMORY_LIMIT: '512MB' }).duckdbMemoryLimit).toBe('512MB');
+    expect(load({}).duckdb).toEqual({ memoryLimit: '1GB', threads: 1 });
+    expect(load({ ALLOT_DUCKDB_MEMORY_LIMIT: '512MB', ALLOT_DUCKDB_THREADS: '2' }).duckdb).toEqual({
+      memoryLimit: '512MB',
+      threads: 2,
+    });
     expect(problems({ ALLOT_DUCKDB_MEMORY_LIMIT: 'lots' })).toEqual([
       'ALLOT_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB',
     ]);
