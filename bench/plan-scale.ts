@@ -24,21 +24,16 @@
 // metrics (plan compile time, controller cost per placement step, event-loop lag); `--env K=V`
 // passes settings to the server (e.g. `--env ALLOT_CONTROL_INTERVAL_MS=600000`); `--settle-s`
 // waits that long after the first decision (the controller ramps its first steps up over ~30 s).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+// The configuration builders are in bench/scale/scale-config.ts, the --http/--store runs in
+// bench/scale/through-server.ts.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createMemoryCounterStore } from '../src/adapters/memory/memory-counter-store.js';
 import { createMemoryEventBus } from '../src/adapters/memory/memory-event-bus.js';
 import { createMemoryFrequencyStore } from '../src/adapters/memory/memory-frequency-store.js';
 import { createMemoryMixStore } from '../src/adapters/memory/memory-mix-store.js';
-import { createSqliteConfigStore } from '../src/adapters/sqlite/sqlite-config-store.js';
-import type { Ad } from '../src/core/domain/ad.js';
 import type { ConfigSnapshot } from '../src/core/domain/config-snapshot.js';
-import { DEFAULT_ALLOCATION_WINDOW, type Placement, type TargetSet } from '../src/core/domain/placement.js';
 import { compilePlan } from '../src/core/plan/compile-plan.js';
 import type { Plan } from '../src/core/plan/plan.js';
 import { SelectorState } from '../src/core/selection/selector-state.js';
@@ -47,6 +42,8 @@ import { createDecide } from '../src/decision/decide.js';
 import { startAggregator } from '../src/pipeline/aggregator.js';
 import { createEventPublisher } from '../src/pipeline/event-publisher.js';
 import { createBeaconSigner } from '../src/tracking/beacon-token.js';
+import { buildSnapshot, COUNTRIES, fmt, parseSize } from './scale/scale-config.js';
+import { loadCell, type ServerBenchOptions, statsCells, viaHttp, viaStore } from './scale/through-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -71,76 +68,11 @@ if (gc === undefined) {
   process.stderr.write('run with --expose-gc: node --expose-gc --import tsx bench/plan-scale.ts\n');
   process.exit(2);
 }
-const ROOT = new URL('..', import.meta.url).pathname;
 const SECONDS = Number(values.seconds);
 const REPEATS = Number(values.repeats);
-const COUNTRIES = ['DE', 'FR', 'US', 'GB', 'IT', 'ES', 'NL', 'PL'];
-const ISO = new Date().toISOString();
 const MiB = 1024 * 1024;
 /** Placements the second throughput run spreads its requests over (real traffic is skewed). */
 const HOT = Number(values.hot);
-
-function parseSize(s: string): { placements: number; ads: number } {
-  const m = /^(\d+)x(\d+)$/.exec(s.trim());
-  if (m === null) throw new Error(`size "${s}": expected <placements>x<ads>, e.g. 10000x50`);
-  return { placements: Number(m[1]), ads: Number(m[2]) };
-}
-
-/** Ad `a` of placement `p`, as `bench/http-decisions.mjs` creates it through the API. */
-function adBody(p: number, a: number) {
-  const id = `p${p}-a${a}`;
-  return {
-    id,
-    name: id,
-    creative: { type: 'image' as const, url: `https://cdn.example.com/${id}.png`, width: 300, height: 250 },
-    clickUrl: `https://advertiser.example.com/${id}`,
-    targeting:
-      a % 2 === 1
-        ? {
-            all: [
-              { key: 'country', in: COUNTRIES.slice(a % 4, (a % 4) + 4) },
-              {
-                any: [
-                  { key: 'age', gte: 18 + (a % 10) },
-                  { key: 'member', in: [true] },
-                ],
-              },
-            ],
-          }
-        : null,
-    frequencyCap: a % 5 === 0 && a > 0 ? { impressions: 5, windowSeconds: 3600 } : null,
-  };
-}
-
-const toAd = (p: number, a: number): Ad => ({
-  ...adBody(p, a),
-  startAt: null,
-  endAt: null,
-  status: 'active',
-  createdAt: ISO,
-  updatedAt: ISO,
-});
-const toPlacement = (p: number): Placement => ({
-  id: `pl${p}`,
-  name: `Placement ${p}`,
-  fallbackAdId: `p${p}-a0`,
-  window: DEFAULT_ALLOCATION_WINDOW,
-  createdAt: ISO,
-  updatedAt: ISO,
-});
-const targetsOf = (p: number, ads: number) =>
-  Array.from({ length: ads - 1 }, (_, i) => ({ adId: `p${p}-a${i + 1}`, share: 0.9 / (ads - 1) }));
-
-function buildSnapshot(placements: number, ads: number): ConfigSnapshot {
-  const snapshot: ConfigSnapshot = { revision: 1, ads: [], placements: [], targets: [] };
-  for (let p = 0; p < placements; p++) {
-    for (let a = 0; a < ads; a++) snapshot.ads.push(toAd(p, a));
-    snapshot.placements.push(toPlacement(p));
-    const set: TargetSet = { placementId: `pl${p}`, version: 1, targets: targetsOf(p, ads), updatedAt: ISO };
-    snapshot.targets.push(set);
-  }
-  return snapshot;
-}
 
 function heapAfterGc(): number {
   gc!();
@@ -292,289 +224,15 @@ async function inProcess(size: string): Promise<Row> {
   };
 }
 
-// ---- through the built server ---------------------------------------------------------------
-
-const TOKEN = 'bench-admin-token-0123456789';
-
-function rssMiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-}
-
-type Server = { child: ChildProcess; base: string; startMs: number };
-
-async function startServer(dataDir: string): Promise<Server> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, ['bin/allot.js', 'start'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: '0',
-      ALLOT_DATA_DIR: dataDir,
-      ALLOT_ADMIN_TOKEN: TOKEN,
-      ALLOT_LOG_LEVEL: 'warn',
-      ...Object.fromEntries(
-        values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      ),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b;
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (c) => reject(new Error(`allot exited ${c}: ${out}`)));
-  });
-  return { child, base, startMs: performance.now() - t0 };
-}
-
-async function stopServer(server: Server | null): Promise<void> {
-  if (server === null || server.child.exitCode !== null) return;
-  const exited = new Promise((r) => server.child.once('exit', r));
-  server.child.kill('SIGTERM');
-  await exited;
-}
-
-async function api(base: string, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-}
-
-/**
- * `--load-s` seconds of `wrk -t1 -c64` decisions over random placements (the Lua script cycles
- * 2,000 bodies as `bench/http-decisions.mjs`'s does). Null when wrk is not installed.
- */
-function load(
-  base: string,
-  placements: number,
-  dir: string,
-): { perSec: number; non2xx: number; timeouts: number; p50Ms: number } | null {
-  const script = join(dir, 'decisions.lua');
-  writeFileSync(
-    script,
-    `local bodies = {}
-local countries = {${COUNTRIES.map((c) => `"${c}"`).join(',')}}
-math.randomseed(42)
-for i = 1, 2000 do
-  bodies[i] = string.format('{"placementId":"pl%d","userId":"u%d","context":{"country":"%s","age":%d,"member":%s}}',
-    math.random(0, ${placements - 1}), math.random(1, 100000), countries[math.random(1, #countries)],
-    math.random(14, 70), math.random() < 0.3 and "true" or "false")
-end
-local n = 0
-request = function()
-  n = n % #bodies + 1
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[n])
-end
-`,
-  );
-  let out: string;
-  try {
-    out = execFileSync(
-      'wrk',
-      ['-t1', '-c64', `-d${values['load-s']}s`, '--latency', '-s', script, `${base}/v1/decisions`],
-      {
-        encoding: 'utf8',
-      },
-    );
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  return {
-    perSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-    timeouts: Number(/timeout (\d+)/.exec(out)?.[1] ?? 0),
-    p50Ms: (() => {
-      const m = /\s50%\s+([\d.]+)(us|ms|s)\b/.exec(out);
-      return m === null
-        ? Number.NaN
-        : Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'];
-    })(),
-  };
-}
-
-/**
- * What the server says about itself: plan compile time, the controller's cost per placement step
- * and its total so far, and event-loop lag (prom-client's default metrics).
- */
-async function serverStats(base: string) {
-  // A server whose event loop is saturated answers late: wait, and say so if it does not.
-  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(120_000) })
-    .then((r) => r.text())
-    .catch(() => '');
-  const metric = (name: string) =>
-    Number(new RegExp(`^${name}\\s+(\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const stepSeconds = metric('allot_controller_step_seconds_total');
-  const steps = metric('allot_controller_placement_steps_total');
-  return {
-    compileMs: metric('allot_plan_compile_seconds') * 1000,
-    controllerSeconds: stepSeconds,
-    controllerMsPerPlacementStep: (stepSeconds * 1000) / steps,
-    lagP99Ms: metric('allot_nodejs_eventloop_lag_p99_seconds') * 1000,
-  };
-}
-
-const settle = () => new Promise((r) => setTimeout(r, Number(values['settle-s']) * 1000));
-
-/** One decision, timed (the first one after start, or after the configuration was created). */
-async function decisionMs(base: string, placements: number): Promise<number> {
-  const t0 = performance.now();
-  const res = await fetch(`${base}/v1/decisions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      placementId: `pl${placements - 1}`,
-      userId: 'u1',
-      context: { country: 'DE', age: 30 },
-    }),
-    signal: AbortSignal.timeout(120_000),
-  });
-  await res.arrayBuffer();
-  if (res.status !== 200) throw new Error(`decision: ${res.status}`);
-  return performance.now() - t0;
-}
-
-const loadCell = (d: ReturnType<typeof load>) =>
-  d === null
-    ? 'no wrk | '
-    : `${fmt(d.perSec)}${d.non2xx > 0 ? ` (${fmt(d.non2xx)} non-2xx)` : ''}${d.timeouts > 0 ? ` (${fmt(d.timeouts)} timed out)` : ''} | ${fmt(d.p50Ms, 1)}`;
-const statsCells = (s: Awaited<ReturnType<typeof serverStats>>) =>
-  `${fmt(s.compileMs, 1)} | ${fmt(s.controllerMsPerPlacementStep, 2)} (${fmt(s.controllerSeconds, 1)} s) | ${fmt(s.lagP99Ms)}`;
-
-/**
- * Creates the configuration through the manager API, `--concurrency` placements at a time
- * (each: its ads one after another, then the placement, then its targets), for at most
- * `--http-budget-s`: every write recompiles the whole plan before it answers, so creation
- * slows down as the configuration grows. Reports how far it got and the rate at the end.
- */
-async function viaHttp(size: string) {
-  const { placements, ads } = parseSize(size);
-  const dir = mkdtempSync(join(tmpdir(), 'allot-scale-'));
-  let server: Server | null = null;
-  try {
-    server = await startServer(join(dir, 'data'));
-    const { base } = server;
-    const rssEmpty = rssMiB(server.child.pid!);
-    const t0 = performance.now();
-    const budgetMs = Number(values['http-budget-s']) * 1000;
-    let requestsDone = 0;
-    let placementsDone = 0;
-    let nextPlacement = 0;
-    const windows: Array<{ t: number; requests: number }> = [{ t: 0, requests: 0 }];
-    const progress = setInterval(() => {
-      const t = (performance.now() - t0) / 1000;
-      windows.push({ t, requests: requestsDone });
-      process.stderr.write(
-        `  http ${size}: ${placementsDone} placements, ${requestsDone.toLocaleString('en')} requests, ${t.toFixed(0)} s\n`,
-      );
-    }, 15_000);
-    const call = async (method: string, path: string, body: unknown) => {
-      await api(base, method, path, body);
-      requestsDone++;
-    };
-    const worker = async () => {
-      while (nextPlacement < placements && performance.now() - t0 < budgetMs) {
-        const p = nextPlacement++;
-        for (let a = 0; a < ads; a++) {
-          const { targeting, frequencyCap, ...rest } = adBody(p, a);
-          await call('POST', '/v1/ads', {
-            ...rest,
-            ...(targeting === null ? {} : { targeting }),
-            ...(frequencyCap === null ? {} : { frequencyCap }),
-          });
-        }
-        const { createdAt: _c, updatedAt: _u, window: _w, ...placement } = toPlacement(p);
-        await call('POST', '/v1/placements', placement);
-        await call('PUT', `/v1/placements/pl${p}/targets`, { targets: targetsOf(p, ads) });
-        placementsDone++;
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Number(values.concurrency) }, worker));
-    } finally {
-      clearInterval(progress);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    // The rate over the last 15–30 s (the progress ticks are 15 s apart).
-    const last = [...windows].reverse().find((w) => w.t <= seconds - 15) ?? windows[0]!;
-    const rssSeeded = rssMiB(server.child.pid!);
-    const firstMs = await decisionMs(base, placementsDone);
-    await settle();
-    const stats = await serverStats(base);
-    const decisions = load(base, placementsDone, dir);
-    return {
-      size,
-      placementsDone,
-      requests: requestsDone,
-      seconds,
-      requestsPerSec: requestsDone / seconds,
-      lastRequestsPerSec: (requestsDone - last.requests) / (seconds - last.t),
-      rssEmpty,
-      rssSeeded,
-      firstMs,
-      decisions,
-      stats,
-      rssAfterLoad: rssMiB(server.child.pid!),
-    };
-  } finally {
-    await stopServer(server);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Writes the configuration into the SQLite store the server will open, then starts it. */
-async function viaStore(size: string) {
-  const { placements, ads } = parseSize(size);
-  const dir = mkdtempSync(join(tmpdir(), 'allot-scale-'));
-  let server: Server | null = null;
-  try {
-    const dataDir = join(dir, 'data');
-    const t0 = performance.now();
-    const store = createSqliteConfigStore({ path: join(dataDir, 'config.sqlite') });
-    try {
-      for (let p = 0; p < placements; p++) {
-        for (let a = 0; a < ads; a++) await store.createAd(toAd(p, a));
-        await store.createPlacement(toPlacement(p));
-        await store.putTargets(`pl${p}`, targetsOf(p, ads), ISO);
-      }
-    } finally {
-      await store.close();
-    }
-    const seedSeconds = (performance.now() - t0) / 1000;
-    server = await startServer(dataDir);
-    const rssReady = rssMiB(server.child.pid!);
-    const firstMs = await decisionMs(server.base, placements);
-    await settle();
-    const stats = await serverStats(server.base);
-    const decisions = load(server.base, placements, dir);
-    return {
-      size,
-      seedSeconds,
-      readySeconds: server.startMs / 1000,
-      rssReady,
-      firstMs,
-      decisions,
-      stats,
-      rssAfterLoad: rssMiB(server.child.pid!),
-    };
-  } finally {
-    await stopServer(server);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 // ---- main ------------------------------------------------------------------------------------
 
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
+const serverOptions: ServerBenchOptions = {
+  env: values.env,
+  concurrency: Number(values.concurrency),
+  httpBudgetS: Number(values['http-budget-s']),
+  loadS: Number(values['load-s']),
+  settleS: Number(values['settle-s']),
+};
 const started = new Date().toISOString();
 const rows: Row[] = [];
 for (const size of values.sizes.split(',').filter((x) => x !== '')) {
@@ -604,7 +262,7 @@ const serverColumns =
   '| first decision ms | decisions/s | p50 ms | plan compile ms | controller ms per placement step (total s) | event-loop lag p99 ms | RSS after MiB |';
 if (values.http !== undefined) {
   process.stderr.write(`http ${values.http}…\n`);
-  const h = await viaHttp(values.http);
+  const h = await viaHttp(values.http, serverOptions);
   console.log(
     `\nThrough the manager API (${values.concurrency} placements at a time; placements begun within ${values['http-budget-s']} s are finished), built server, embedded defaults${values.env.length > 0 ? ` (${values.env.join(' ')})` : ''}; metrics ${values['settle-s']} s after the first decision, then ${values['load-s']} s of decisions (wrk -t1 -c64)`,
   );
@@ -620,7 +278,7 @@ if (values.store !== undefined) {
   const results = [];
   for (const size of values.store.split(',')) {
     process.stderr.write(`store ${size}…\n`);
-    results.push(await viaStore(size));
+    results.push(await viaStore(size, serverOptions));
   }
   console.log(
     `\nWritten into the SQLite config store, then the built server started on it${values.env.length > 0 ? ` (${values.env.join(' ')})` : ''}; metrics ${values['settle-s']} s after the first decision, then ${values['load-s']} s of decisions (wrk -t1 -c64)`,
