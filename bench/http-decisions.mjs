@@ -15,10 +15,11 @@
 //                                        fixed rate: offer R req/s for --duration instead of wrk
 //       [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--redis-url redis://127.0.0.1:6379]
 //       [--nats-url 127.0.0.1:4222]
+//       [--profile DIR]                  write the decision server's CPU profile (.cpuprofile) to DIR
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbedded, startFleet } from './lib/allot-deployment.mjs';
 import { runFixedRate } from './lib/fixed-rate.mjs';
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
     'nats-url': { type: 'string', default: '127.0.0.1:4222' },
+    profile: { type: 'string' },
   },
 });
 const problems = [];
@@ -66,6 +68,9 @@ const placements = positive('placements');
 const ads = positive('ads');
 const beaconCount = positive('beacons');
 const rate = values.rate === undefined ? null : positive('rate');
+// The decision server's V8 CPU profile (whole run, seeding included), for `node --cpu-prof`'s
+// usual tools (Chrome DevTools, speedscope).
+const profileDir = values.profile === undefined ? null : resolve(values.profile);
 if (ads < 2) problems.push('--ads must be at least 2 (a fallback and a target)');
 if (workers > 1 && mode === 'embedded')
   problems.push(
@@ -164,8 +169,9 @@ async function main() {
         onStop: (stop) => {
           deployment = { stop };
         },
+        profileDir,
       })
-    : await startEmbedded({ workDir: work, token: TOKEN });
+    : await startEmbedded({ workDir: work, token: TOKEN, profileDir });
   const { manager, decision, pipeline, label } = deployment;
   const t0 = Date.now();
   await seedPlan(managerApi(manager.port, TOKEN), placements, ads);

@@ -7,17 +7,27 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProcess, stopProcess } from './processes.mjs';
 
-const allot = (name, env) =>
-  startProcess(name, process.execPath, ['bin/allot.js', 'start', ...(env.role ? ['--role', env.role] : [])], {
-    ALLOT_LOG_LEVEL: 'warn',
-    ...env.vars,
-  });
+/** `profileDir`: the process writes a V8 CPU profile there when it exits (`--cpu-prof`). */
+const allot = (name, env, profileDir = null) =>
+  startProcess(
+    name,
+    process.execPath,
+    [
+      ...(profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+      'bin/allot.js',
+      'start',
+      ...(env.role ? ['--role', env.role] : []),
+    ],
+    { ALLOT_LOG_LEVEL: 'warn', ...env.vars },
+  );
 
 /** Allot on embedded defaults: one process is manager, decision server and pipeline. */
-export async function startEmbedded({ workDir, token }) {
-  const proc = allot('allot', {
-    vars: { PORT: '0', ALLOT_DATA_DIR: join(workDir, 'data'), ALLOT_ADMIN_TOKEN: token },
-  });
+export async function startEmbedded({ workDir, token, profileDir = null }) {
+  const proc = allot(
+    'allot',
+    { vars: { PORT: '0', ALLOT_DATA_DIR: join(workDir, 'data'), ALLOT_ADMIN_TOKEN: token } },
+    profileDir,
+  );
   try {
     await proc.ready;
   } catch (err) {
@@ -40,7 +50,17 @@ export async function startEmbedded({ workDir, token }) {
  * every step runs even when an earlier one fails, and it is safe to call after a partial start
  * (`onStop(stop)` hands it over before the first process starts).
  */
-export async function startFleet({ workDir, token, bus, workers, pgUrl, redisUrl, natsUrl, onStop }) {
+export async function startFleet({
+  workDir,
+  token,
+  bus,
+  workers,
+  pgUrl,
+  redisUrl,
+  natsUrl,
+  onStop,
+  profileDir = null,
+}) {
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const schema = `allot_bench_${tag}`;
   const prefix = `allot-bench-${tag.replace('_', '-')}`;
@@ -59,7 +79,9 @@ export async function startFleet({ workDir, token, bus, workers, pgUrl, redisUrl
   const role = (r, extra = {}) => {
     const dataDir = join(workDir, r);
     mkdirSync(dataDir, { recursive: true });
-    const p = allot(r, { role: r, vars: { ...shared, PORT: '0', ALLOT_DATA_DIR: dataDir, ...extra } });
+    const vars = { ...shared, PORT: '0', ALLOT_DATA_DIR: dataDir, ...extra };
+    // Only the decision server is profiled: it is what the bench measures.
+    const p = allot(r, { role: r, vars }, r === 'decision' ? profileDir : null);
     procs.push(p);
     return p.ready;
   };

@@ -97,15 +97,24 @@ describe('Redis frequency store: caps shared by decision servers', () => {
     expect(b.isCapped('u{x}', 'ad', CAP, T + 1)).toBe(false);
   });
 
-  it('a sync carries every user with news; the other server reads each of them back', async () => {
+  it('a sync carries every user with news, several script calls of users; the other server reads each back', async () => {
     const { a, b } = await fleet();
     const one = { impressions: 1, windowSeconds: 3600 };
-    for (let i = 0; i < 200; i++) a.reserve(`user${i}`, 'ad', `d${i}`, one, T);
+    const two = { impressions: 2, windowSeconds: 3600 };
+    // 600 users: more than one script call's batch (256), some with two serves in one call.
+    for (let i = 0; i < 600; i++) a.reserve(`user${i}`, 'ad', `d${i}`, one, T);
+    for (let i = 0; i < 600; i += 3) a.reserve(`user${i}`, 'ad', `e${i}`, two, T);
+    // A user with nothing to write, only a read, rides in the same sync.
+    a.isCapped('nobody', 'ad', one, T);
     await a.sync();
-    for (let i = 0; i < 200; i++) expect(b.isCapped(`user${i}`, 'ad', one, T)).toBe(false);
+    for (let i = 0; i < 600; i++) expect(b.isCapped(`user${i}`, 'ad', one, T)).toBe(false);
     await b.sync();
-    for (let i = 0; i < 200; i++) expect(b.isCapped(`user${i}`, 'ad', one, T + 1)).toBe(true);
-    expect(b.users()).toBe(200);
+    for (let i = 0; i < 600; i++) {
+      expect(b.isCapped(`user${i}`, 'ad', one, T + 1)).toBe(true);
+      expect(b.isCapped(`user${i}`, 'ad', two, T + 1)).toBe(i % 3 === 0);
+    }
+    expect(b.users()).toBe(600);
+    expect(a.isCapped('nobody', 'ad', one, T + 1)).toBe(false);
   });
 
   it('ready: a stale user is re-read before a capped decision, a fresh one costs nothing', async () => {

@@ -46,12 +46,14 @@ interface User {
 }
 
 const syncScript = luaScript('frequency-sync.lua');
+/** Users per script call (one call runs a few commands per user inside Redis). */
+const SYNC_BATCH = 256;
 
 /**
  * Frequency caps shared by a fleet of decision servers. Each server keeps what it knows of a
  * user — its own serves at once, other servers' as last read — and syncs in the background:
- * every `syncIntervalMs` one script call per user with news (all in one pipeline, one round
- * trip) writes its serves and returns every serve of that user. Serves are identified by
+ * every `syncIntervalMs` one script call for all the users with news (up to 256 per call, one
+ * round trip) writes their serves and returns every serve of each. Serves are identified by
  * decision id, so a retried sync adds nothing twice.
  *
  * Only a request with a capped candidate, from a user last read over `refreshMs` ago (or
@@ -64,7 +66,8 @@ const syncScript = luaScript('frequency-sync.lua');
  * In a fleet a serve counts for the whole cap window whether or not it rendered (decision
  * servers never see impressions), as with a decision server's memory store: counted
  * impressions never exceed the cap. Cost: a read (if stale) and a write per capped decision,
- * about five Redis commands each; requests without a capped candidate cost nothing.
+ * about five Redis commands each inside the script, but batched: the decision server sends one
+ * script call per sync for all its users; requests without a capped candidate cost nothing.
  */
 export function createRedisFrequencyStore(opts: RedisFrequencyStoreOptions): RedisFrequencyStore {
   const { client } = opts;
@@ -119,34 +122,48 @@ export function createRedisFrequencyStore(opts: RedisFrequencyStoreOptions): Red
     const batch = [...dirty];
     dirty.clear();
     const nowMs = clock();
-    await Promise.all(
-      // Issued in one tick: node-redis writes them as one pipeline, one round trip.
-      batch.map(async (userId) => {
-        const u = users.get(userId);
-        if (u === undefined) return;
-        const pending = u.pending;
-        const keepMs = u.pendingWindowMs;
-        u.pending = [];
-        u.pendingWindowMs = 0;
-        u.wanted = false;
-        try {
-          const reply = await evalLua(
-            client,
-            syncScript,
-            [keys.frequencyUser(userId)],
-            [String(nowMs), String(keepMs), ...pending],
-          );
-          u.fetchedAtMs = nowMs;
-          merge(u, reply);
-        } catch (err) {
-          // Kept for the next sync (a retried write adds nothing twice).
-          u.pending = pending.concat(u.pending);
-          u.pendingWindowMs = Math.max(u.pendingWindowMs, keepMs);
-          dirty.add(userId);
-          throw err;
-        }
-      }),
-    );
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < batch.length; i += SYNC_BATCH)
+      calls.push(syncUsers(batch.slice(i, i + SYNC_BATCH), nowMs));
+    await Promise.all(calls);
+  }
+
+  /** One script call for these users: writes their pending serves, reads back all of theirs. */
+  async function syncUsers(ids: readonly string[], nowMs: number): Promise<void> {
+    const taken: Array<{ userId: string; u: User; pending: string[]; keepMs: number }> = [];
+    const keyList: string[] = [];
+    const args: string[] = [String(nowMs)];
+    for (const userId of ids) {
+      const u = users.get(userId);
+      if (u === undefined) continue;
+      const pending = u.pending;
+      const keepMs = u.pendingWindowMs;
+      u.pending = [];
+      u.pendingWindowMs = 0;
+      u.wanted = false;
+      taken.push({ userId, u, pending, keepMs });
+      keyList.push(keys.frequencyUser(userId));
+      args.push(String(keepMs), String(pending.length));
+      for (const p of pending) args.push(p);
+    }
+    if (taken.length === 0) return;
+    let reply: unknown;
+    try {
+      reply = await evalLua(client, syncScript, keyList, args);
+    } catch (err) {
+      // Kept for the next sync (a retried write adds nothing twice).
+      for (const { userId, u, pending, keepMs } of taken) {
+        u.pending = pending.concat(u.pending);
+        u.pendingWindowMs = Math.max(u.pendingWindowMs, keepMs);
+        dirty.add(userId);
+      }
+      throw err;
+    }
+    const perUser = Array.isArray(reply) ? reply : [];
+    for (const [i, { u }] of taken.entries()) {
+      u.fetchedAtMs = nowMs;
+      merge(u, perUser[i]);
+    }
   }
 
   /** Adopts the stored serves, keeping own serves the read does not show yet. */
