@@ -20,11 +20,15 @@
 // `--store PxA[,PxA…]`: the same configuration written straight into the embedded SQLite config store
 // (the adapter the server uses) before the server starts; reports the server's start-to-listening
 // time (the plan is compiled before it listens), its RSS, then `--load-s` of decisions — for
-// sizes the API would take hours to create. Both report, before the load, the server's own
+// sizes one-object-per-request API writes would take days to create.
+// `--import PxA[,PxA…]`: the configuration created through the bulk import
+// (`POST /v1/config/import`, requests of up to 10,000 ads, one after another) on the built
+// server; reports the import time per request and in total, RSS, then the same measurements.
+// All three report, before the load, the server's own
 // metrics (plan compile time, controller cost per placement step, event-loop lag); `--env K=V`
 // passes settings to the server (e.g. `--env ALLOT_CONTROL_INTERVAL_MS=600000`); `--settle-s`
 // waits that long after the first decision (the controller ramps its first steps up over ~30 s).
-// The configuration builders are in bench/scale/scale-config.ts, the --http/--store runs in
+// The configuration builders are in bench/scale/scale-config.ts, the --http/--store/--import runs in
 // bench/scale/through-server.ts.
 import { randomUUID } from 'node:crypto';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -43,7 +47,14 @@ import { startAggregator } from '../src/pipeline/aggregator.js';
 import { createEventPublisher } from '../src/pipeline/event-publisher.js';
 import { createBeaconSigner } from '../src/tracking/beacon-token.js';
 import { buildSnapshot, COUNTRIES, fmt, parseSize } from './scale/scale-config.js';
-import { loadCell, type ServerBenchOptions, statsCells, viaHttp, viaStore } from './scale/through-server.js';
+import {
+  loadCell,
+  type ServerBenchOptions,
+  statsCells,
+  viaHttp,
+  viaImport,
+  viaStore,
+} from './scale/through-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,6 +63,7 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     http: { type: 'string' },
     store: { type: 'string' },
+    import: { type: 'string' },
     concurrency: { type: 'string', default: '32' },
     warmup: { type: 'string', default: '0.5' },
     'http-budget-s': { type: 'string', default: '180' },
@@ -290,6 +302,25 @@ if (values.store !== undefined) {
   for (const s of results) {
     console.log(
       `| ${s.size.replace('x', ' × ')} | ${fmt(s.seedSeconds, 1)} | ${fmt(s.readySeconds, 2)} | ${fmt(s.rssReady)} | ${fmt(s.firstMs, 1)} | ${loadCell(s.decisions)} | ${statsCells(s.stats)} | ${fmt(s.rssAfterLoad)} |`,
+    );
+  }
+}
+if (values.import !== undefined) {
+  const results = [];
+  for (const size of values.import.split(',')) {
+    process.stderr.write(`import ${size}…\n`);
+    results.push(await viaImport(size, serverOptions));
+  }
+  console.log(
+    `\nThrough the bulk import (POST /v1/config/import, requests of up to 10,000 ads, one after another), built server, embedded defaults${values.env.length > 0 ? ` (${values.env.join(' ')})` : ''}; metrics ${values['settle-s']} s after the first decision, then ${values['load-s']} s of decisions (wrk -t1 -c64)`,
+  );
+  console.log(
+    `| placements × ads | requests (ads each) | seconds | first / median / last request ms | RSS empty MiB | RSS seeded MiB ${serverColumns}`,
+  );
+  console.log(`|${'---|'.repeat(13)}`);
+  for (const s of results) {
+    console.log(
+      `| ${s.size.replace('x', ' × ')} | ${fmt(s.requests)} (${fmt(s.adsPerRequest)}) | ${fmt(s.seconds, 1)} | ${fmt(s.firstRequestMs)} / ${fmt(s.medianRequestMs)} / ${fmt(s.lastRequestMs)} | ${fmt(s.rssEmpty)} | ${fmt(s.rssSeeded)} | ${fmt(s.firstMs, 1)} | ${loadCell(s.decisions)} | ${statsCells(s.stats)} | ${fmt(s.rssAfterLoad)} |`,
     );
   }
 }

@@ -18,37 +18,45 @@ export function managerApi(port, token) {
 
 /** A realistic plan: P placements × A ads, half the ads targeted, every fifth capped. */
 export async function seedPlan(api, P, A) {
-  for (let p = 0; p < P; p++) {
-    const ids = [];
-    for (let a = 0; a < A; a++) {
-      const id = `p${p}-a${a}`;
-      const ad = {
-        id,
-        name: id,
-        creative: { type: 'image', url: `https://cdn.example.com/${id}.png`, width: 300, height: 250 },
-        clickUrl: `https://advertiser.example.com/${id}`,
-      };
-      if (a % 2 === 1) {
-        ad.targeting = {
-          all: [
-            { key: 'country', in: COUNTRIES.slice(a % 4, (a % 4) + 4) },
-            {
-              any: [
-                { key: 'age', gte: 18 + (a % 10) },
-                { key: 'member', in: [true] },
-              ],
-            },
-          ],
+  // Through the bulk import (one transaction and one plan reload per request), in requests of
+  // at most ~10,000 ads: one request per ad took 18 s embedded and 113 s in a fleet at 100 × 20.
+  const perRequest = Math.max(1, Math.floor(10_000 / A));
+  for (let first = 0; first < P; first += perRequest) {
+    const body = { ads: [], placements: [], targets: [] };
+    for (let p = first; p < Math.min(P, first + perRequest); p++) {
+      const ids = [];
+      for (let a = 0; a < A; a++) {
+        const id = `p${p}-a${a}`;
+        const ad = {
+          id,
+          name: id,
+          creative: { type: 'image', url: `https://cdn.example.com/${id}.png`, width: 300, height: 250 },
+          clickUrl: `https://advertiser.example.com/${id}`,
         };
+        if (a % 2 === 1) {
+          ad.targeting = {
+            all: [
+              { key: 'country', in: COUNTRIES.slice(a % 4, (a % 4) + 4) },
+              {
+                any: [
+                  { key: 'age', gte: 18 + (a % 10) },
+                  { key: 'member', in: [true] },
+                ],
+              },
+            ],
+          };
+        }
+        if (a % 5 === 0 && a > 0) ad.frequencyCap = { impressions: 5, windowSeconds: 3600 };
+        body.ads.push(ad);
+        ids.push(id);
       }
-      if (a % 5 === 0 && a > 0) ad.frequencyCap = { impressions: 5, windowSeconds: 3600 };
-      await api('POST', '/v1/ads', ad);
-      ids.push(id);
+      body.placements.push({ id: `pl${p}`, name: `Placement ${p}`, fallbackAdId: ids[0] });
+      body.targets.push({
+        placementId: `pl${p}`,
+        targets: ids.slice(1).map((adId) => ({ adId, share: 0.9 / (A - 1) })),
+      });
     }
-    await api('POST', '/v1/placements', { id: `pl${p}`, name: `Placement ${p}`, fallbackAdId: ids[0] });
-    await api('PUT', `/v1/placements/pl${p}/targets`, {
-      targets: ids.slice(1).map((adId) => ({ adId, share: 0.9 / (A - 1) })),
-    });
+    await api('POST', '/v1/config/import', body);
   }
 }
 

@@ -291,3 +291,63 @@ export async function viaStore(size: string, o: ServerBenchOptions) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Starts the built server on an empty data dir and creates the configuration through the bulk
+ * import (`POST /v1/config/import`), in requests of at most `adsPerRequest` ads (whole
+ * placements each), one after another; then measures it like the other paths.
+ */
+export async function viaImport(size: string, o: ServerBenchOptions, adsPerRequest = 10_000) {
+  const { placements, ads } = parseSize(size);
+  const dir = mkdtempSync(join(tmpdir(), 'allot-scale-'));
+  let server: Server | null = null;
+  try {
+    server = await startServer(join(dir, 'data'), o);
+    const rssEmpty = rssMiB(server.child.pid!);
+    const perRequest = Math.max(1, Math.floor(adsPerRequest / ads));
+    const requestMs: number[] = [];
+    const t0 = performance.now();
+    for (let first = 0; first < placements; first += perRequest) {
+      const last = Math.min(placements, first + perRequest);
+      const body = { ads: [] as unknown[], placements: [] as unknown[], targets: [] as unknown[] };
+      for (let p = first; p < last; p++) {
+        for (let a = 0; a < ads; a++) {
+          const { targeting, frequencyCap, ...rest } = adBody(p, a);
+          body.ads.push({
+            ...rest,
+            ...(targeting === null ? {} : { targeting }),
+            ...(frequencyCap === null ? {} : { frequencyCap }),
+          });
+        }
+        const { createdAt: _c, updatedAt: _u, window: _w, ...placement } = toPlacement(p);
+        body.placements.push(placement);
+        body.targets.push({ placementId: `pl${p}`, targets: targetsOf(p, ads) });
+      }
+      const r0 = performance.now();
+      await api(server.base, 'POST', '/v1/config/import', body);
+      requestMs.push(performance.now() - r0);
+      process.stderr.write(
+        `  import ${size}: ${last} placements, ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      );
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const rssSeeded = rssMiB(server.child.pid!);
+    const measured = await measureServer(server, placements, dir, o);
+    const sorted = [...requestMs].sort((x, y) => x - y);
+    return {
+      size,
+      requests: requestMs.length,
+      adsPerRequest: perRequest * ads,
+      seconds,
+      firstRequestMs: requestMs[0] ?? 0,
+      medianRequestMs: sorted[Math.floor(sorted.length / 2)] ?? 0,
+      lastRequestMs: requestMs.at(-1) ?? 0,
+      rssEmpty,
+      rssSeeded,
+      ...measured,
+    };
+  } finally {
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

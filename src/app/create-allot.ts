@@ -19,6 +19,7 @@ import { createAdService } from '../manager/ad-service.js';
 import type { Clock } from '../manager/clock.js';
 import { systemClock } from '../manager/clock.js';
 import { createFeasibilityService } from '../manager/feasibility-service.js';
+import { createImportService } from '../manager/import-service.js';
 import { createPlacementService } from '../manager/placement-service.js';
 import { createReportService } from '../manager/report-service.js';
 import { createStatusService } from '../manager/status-service.js';
@@ -126,6 +127,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     const { createLoggedEventBus } = await import('../adapters/file/logged-event-bus.js');
     eventLog = await openEventLog({
       dir: config.eventLogDir,
+      commitIntervalMs: config.eventLogCommitMs,
       onError: (err) => logger.error({ err }, 'event log maintenance failed'),
     });
     loggedBus = createLoggedEventBus(pipeline.bus, eventLog);
@@ -299,6 +301,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       ? {
           ads: createAdService({ store, clock, changed }),
           placements,
+          imports: createImportService({ store, clock, changed }),
           feasibility: createFeasibilityService({ placements, plan, mix, report, clock }),
           status: createStatusService({ store, counters, clock, report }),
           reports,
@@ -308,6 +311,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     beaconRateLimitPerMinute: config.beaconRateLimitPerMinute,
     trustProxy: config.trustProxy,
     managerBodyLimitBytes: config.managerBodyLimitBytes,
+    importBodyLimitBytes: config.importBodyLimitBytes,
     version,
   });
 

@@ -41,6 +41,8 @@ export interface AllotConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
+  /** `POST /v1/config/import`: a whole configuration (10,000 ads are a few MB). */
+  importBodyLimitBytes: number;
   shutdownTimeoutMs: number;
   /** The event bus: in-process, Redis Streams or NATS JetStream. */
   bus: 'memory' | 'redis' | 'nats';
@@ -62,6 +64,8 @@ export interface AllotConfig {
   archiveCacheDir: string;
   /** Embedded mode's append-only event log (beacons acknowledged once logged); null = off. */
   eventLogDir: string | null;
+  /** Least time between two of the event log's write + fdatasync rounds (group commit). */
+  eventLogCommitMs: number;
   /** Historical reports: DuckDB over the archive, or Athena over its S3 copy. */
   analytics:
     | { engine: 'duckdb' }
@@ -307,6 +311,8 @@ export function loadConfig(
     logLevel,
     decisionBodyLimitBytes: int('ALLOT_DECISION_BODY_LIMIT_BYTES', 16_384, 256, 1_048_576),
     managerBodyLimitBytes: int('ALLOT_MANAGER_BODY_LIMIT_BYTES', 262_144, 1024, 16_777_216),
+    // Capped below V8's longest string (~512 MiB): the body is parsed as one string.
+    importBodyLimitBytes: int('ALLOT_IMPORT_BODY_LIMIT_BYTES', 67_108_864, 1024, 268_435_456),
     shutdownTimeoutMs: int('ALLOT_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 300_000),
     bus,
     redisUrl,
@@ -319,6 +325,7 @@ export function loadConfig(
     archiveFlushMs: int('ALLOT_ARCHIVE_FLUSH_MS', 5000, 10, 600_000),
     archiveCacheDir: dirOf('ALLOT_ARCHIVE_CACHE_DIR', resolve(dataDir, 'archive-cache')),
     eventLogDir: eventLogRaw === 'on' ? dirOf('ALLOT_EVENT_LOG_DIR', resolve(dataDir, 'event-log')) : null,
+    eventLogCommitMs: int('ALLOT_EVENT_LOG_COMMIT_MS', 5, 0, 1000),
     analytics:
       analyticsEngine === 'athena'
         ? {

@@ -16,8 +16,25 @@ export interface AdServiceDeps {
 const iso = (v: string | null | undefined): string | null =>
   v === null || v === undefined ? null : new Date(v).toISOString();
 
-/** Checks that schema validation cannot express; lists every problem. */
-function checkAd(ad: Ad): Problem[] {
+/** The ad `input` describes, with the create path's defaults, created and updated at `now`. */
+export function buildAd(input: AdCreate & { id: string }, now: string): Ad {
+  return {
+    id: input.id,
+    name: input.name,
+    creative: input.creative,
+    clickUrl: input.clickUrl,
+    targeting: input.targeting ?? null,
+    frequencyCap: input.frequencyCap ?? null,
+    startAt: iso(input.startAt),
+    endAt: iso(input.endAt),
+    status: input.status ?? 'active',
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Checks that schema validation cannot express; lists every problem (paths relative to the ad). */
+export function checkAd(ad: Ad): Problem[] {
   const problems: Problem[] = [];
   if (ad.targeting !== null) problems.push(...validateTargeting(ad.targeting));
   if (ad.startAt !== null && ad.endAt !== null && Date.parse(ad.startAt) >= Date.parse(ad.endAt)) {
@@ -43,20 +60,8 @@ export function createAdService({ store, clock, changed }: AdServiceDeps) {
     },
 
     async create(input: AdCreate): Promise<Ad> {
-      const now = new Date(clock.now()).toISOString();
-      const ad: Ad = {
-        id: input.id ?? `ad_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
-        name: input.name,
-        creative: input.creative,
-        clickUrl: input.clickUrl,
-        targeting: input.targeting ?? null,
-        frequencyCap: input.frequencyCap ?? null,
-        startAt: iso(input.startAt),
-        endAt: iso(input.endAt),
-        status: input.status ?? 'active',
-        createdAt: now,
-        updatedAt: now,
-      };
+      const id = input.id ?? `ad_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const ad = buildAd({ ...input, id }, new Date(clock.now()).toISOString());
       assertValid(ad);
       const saved = await store.createAd(ad);
       await changed();

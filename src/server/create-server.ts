@@ -7,6 +7,7 @@ import type { Plan } from '../core/plan/plan.js';
 import type { Decide } from '../decision/decide.js';
 import type { AdService } from '../manager/ad-service.js';
 import type { FeasibilityService } from '../manager/feasibility-service.js';
+import type { ImportService } from '../manager/import-service.js';
 import type { PlacementService } from '../manager/placement-service.js';
 import type { ReportService } from '../manager/report-service.js';
 import type { StatusService } from '../manager/status-service.js';
@@ -23,6 +24,7 @@ import { registerAdRoutes } from './routes/ad-routes.js';
 import { registerBeaconRoutes } from './routes/beacon-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerDecisionRoutes } from './routes/decision-routes.js';
+import { registerImportRoutes } from './routes/import-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
 import { registerPlacementRoutes } from './routes/placement-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
@@ -43,6 +45,8 @@ export interface ServerDeps {
   manager: {
     ads: AdService;
     placements: PlacementService;
+    /** `POST /v1/config/import`. */
+    imports: ImportService;
     status: StatusService;
     feasibility: FeasibilityService;
     /** Historical reports from the archive (null: archive off). */
@@ -54,6 +58,8 @@ export interface ServerDeps {
   } | null;
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
+  /** `POST /v1/config/import` only: a whole configuration in one body. */
+  importBodyLimitBytes: number;
   /** Beacons per client IP per minute (null = unlimited). */
   beaconRateLimitPerMinute?: number | null;
   /** Client IPs from X-Forwarded-For. */
@@ -137,6 +143,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
       registerAdRoutes(manager, m.ads);
       registerPlacementRoutes(manager, m.placements, m.status, m.feasibility);
+      registerImportRoutes(manager, m.imports, deps.importBodyLimitBytes);
       if (m.reports !== null) {
         registerReportRoutes(manager, m.reports.service, m.reports.metrics, m.reports.reconciliation);
       }

@@ -27,24 +27,37 @@ export function createValidatorCompiler(
 const pointer = (base: string, prop: string): string =>
   `${base}/${prop.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 
+/** The targeting rule an error lies in (`/targeting`, `/ads/3/targeting`), or null. */
+const targetingRoot = (instancePath: string): string | null =>
+  /^(.*?\/targeting)(?:\/|$)/.exec(instancePath)?.[1] ?? null;
+
+/** The value at a JSON pointer, or undefined. */
+function at(doc: unknown, path: string): unknown {
+  let v = doc;
+  for (const raw of path.split('/').slice(1)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
 /**
- * Turns Ajv errors into problems a person can act on. Errors inside a targeting rule are
- * replaced by `validateTargeting`'s, which name the exact fault instead of ten `anyOf` misses.
+ * Turns Ajv errors into problems a person can act on. Errors inside a targeting rule (of the
+ * body, or of each ad of an import) are replaced by `validateTargeting`'s, which name the exact
+ * fault instead of ten `anyOf` misses.
  */
 export function toProblems(errors: readonly ErrorObject[], body: unknown): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
-  const targeting =
-    typeof body === 'object' && body !== null && 'targeting' in body
-      ? (body as { targeting: unknown }).targeting
-      : undefined;
-  let targetingDone = false;
+  const targetingDone = new Set<string>();
   for (const e of errors) {
-    if (e.instancePath === '/targeting' || e.instancePath.startsWith('/targeting/')) {
-      if (targetingDone) continue;
-      const precise = validateTargeting(targeting);
+    const root = targetingRoot(e.instancePath);
+    if (root !== null) {
+      if (targetingDone.has(root)) continue;
+      const precise = validateTargeting(at(body, root), root);
       if (precise.length > 0) {
-        targetingDone = true;
+        targetingDone.add(root);
         problems.push(...precise);
         continue;
       }

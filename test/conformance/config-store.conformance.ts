@@ -4,6 +4,7 @@ import type { ConfigStore } from '../../src/core/ports/config-store.js';
 import { makeAd } from '../support/fixtures.js';
 import { describeConfigStoreConsistency } from './config-store-consistency.conformance.js';
 import { makePlacement, T0, T1, targets, unsetTargets } from './config-store-fixtures.js';
+import { describeConfigStoreImport } from './config-store-import.conformance.js';
 
 export interface ConfigStoreFixture {
   store: ConfigStore;
@@ -317,5 +318,6 @@ export function describeConfigStoreConformance(
     });
 
     describeConfigStoreConsistency({ store: () => store, fixture: () => fx, seed });
+    describeConfigStoreImport({ name, store: () => store, seed });
   });
 }

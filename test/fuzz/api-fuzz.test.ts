@@ -18,6 +18,11 @@ const VALID: Record<string, unknown> = {
   'PATCH /v1/placements/:id': { name: 'renamed', window: { lengthHours: 6, timeZone: 'Europe/Berlin' } },
   'PUT /v1/placements/:id/targets': { targets: [{ adId: 'a', share: 0.4 }] },
   'POST /v1/placements/:id/targets/check': { targets: [{ adId: 'a', share: 0.4 }] },
+  'POST /v1/config/import': {
+    ads: [imageAd('iz', { targeting: { key: 'country', in: ['FR'] } })],
+    placements: [{ id: 'piz', name: 'Fuzz import', fallbackAdId: 'iz' }],
+    targets: [{ placementId: 'home', targets: [{ adId: 'a', share: 0.4 }] }],
+  },
   'POST /v1/decisions': {
     placementId: 'home',
     userId: 'u1',
@@ -38,6 +43,7 @@ const ROUTES = [
   'GET /v1/placements/:id/targets',
   'PUT /v1/placements/:id/targets',
   'POST /v1/placements/:id/targets/check',
+  'POST /v1/config/import',
   'GET /v1/placements/:id/status',
   'GET /v1/reports/allocation',
   'GET /v1/reconciliation',

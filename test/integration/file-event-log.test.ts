@@ -62,6 +62,28 @@ describe('embedded event log', () => {
     await log.close();
   });
 
+  it('commit interval: back-to-back appends wait for the next round and share it; after a quiet spell, no wait', async () => {
+    const counts: number[] = [];
+    for (const commitIntervalMs of [0, 200]) {
+      const dir = newDir();
+      const log = await openEventLog({ dir, commitIntervalMs });
+      await log.append([ev(0)]); // round 1: nothing before it, written at once
+      // Five appends 5 ms apart: with no interval, rounds follow one another as appends arrive;
+      // with 200 ms, all five wait behind round 1's interval and share round 2.
+      const acks: Promise<void>[] = [];
+      for (let i = 1; i <= 5; i++) {
+        acks.push(log.append([ev(i)]));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(acks);
+      counts.push(log.stats().syncs);
+      expect(log.stats().unarchived).toBe(6);
+      await log.close();
+    }
+    expect(counts[1]).toBe(2);
+    expect(counts[0]).toBeGreaterThan(2);
+  });
+
   it('replays, after a reopen without close, exactly what was appended, in order', async () => {
     const dir = newDir();
     const log = await openEventLog({ dir });

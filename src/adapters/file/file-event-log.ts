@@ -124,10 +124,19 @@ export async function openEventLog(opts: {
   segmentBytes?: number;
   /** fdatasync each write (default true; off only for benchmarks and tests of other things). */
   fsync?: boolean;
+  /**
+   * Least time between the starts of two write + fdatasync rounds (default 0). Under load the
+   * appends of this interval share one flush: at 2K events/s in 1-event appends a flush per
+   * append cost ~135 µs of CPU per event here (1,400 fdatasyncs/s), 5 ms ~30. An append after a
+   * quiet spell is written at once; the wait only applies to back-to-back rounds.
+   */
+  commitIntervalMs?: number;
   onError?: (err: unknown) => void;
 }): Promise<EventLog> {
   const segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
   const fsync = opts.fsync ?? true;
+  const commitIntervalMs = opts.commitIntervalMs ?? 0;
+  let lastRoundAt = Number.NEGATIVE_INFINITY;
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   const lock = await takeLock(opts.dir);
 
@@ -175,6 +184,9 @@ export async function openEventLog(opts: {
 
   async function writeLoop(): Promise<void> {
     while (pending.length > 0) {
+      const wait = lastRoundAt + commitIntervalMs - performance.now();
+      if (wait > 0 && !closed) await new Promise((r) => setTimeout(r, wait));
+      lastRoundAt = performance.now();
       const group = pending;
       pending = [];
       const text = group.map((g) => g.text).join('');

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Ad } from '../../core/domain/ad.js';
 import type { ConfigSnapshot } from '../../core/domain/config-snapshot.js';
 import type { Placement, Target, TargetSet } from '../../core/domain/placement.js';
-import type { ConfigStore } from '../../core/ports/config-store.js';
+import type { ConfigImportBatch, ConfigImportResult, ConfigStore } from '../../core/ports/config-store.js';
 import {
   AD_COLUMNS,
   type AdReferenceRow,
@@ -14,6 +14,7 @@ import {
   configTables,
   conflictError,
   copyPlacement,
+  importError,
   inUseError,
   missingFallbackError,
   normalizeAd,
@@ -28,6 +29,7 @@ import {
   targetsError,
   translateConstraintError,
 } from '../sql/config-schema.js';
+import { postgresImport } from './postgres-import.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Sort ids by code point, like SQLite, whatever the database's locale. */
@@ -130,6 +132,7 @@ export async function createPostgresConfigStore(opts: {
   const listPlacementRows = (c: Client | pg.Pool) =>
     rows<PlacementRow>(c, `SELECT ${PLACEMENT_COLUMNS} FROM ${t.placements} ORDER BY id ${BYTE_ORDER}`);
 
+  const importBatch = postgresImport(t);
   let closed = false;
 
   return {
@@ -290,6 +293,13 @@ export async function createPostgresConfigStore(opts: {
         },
         { foreignKey: () => targetsError([]) },
       );
+    },
+
+    async importConfig(batch: ConfigImportBatch): Promise<ConfigImportResult> {
+      return write((c) => importBatch(c, batch), {
+        unique: () => importError([]),
+        foreignKey: () => importError([]),
+      });
     },
 
     async revision(): Promise<number> {

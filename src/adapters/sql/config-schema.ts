@@ -1,6 +1,7 @@
 import type { Ad } from '../../core/domain/ad.js';
 import type { Placement, Target, TargetSet } from '../../core/domain/placement.js';
 import { AllotError, type Problem } from '../../core/errors.js';
+import type { ConfigImportBatch } from '../../core/ports/config-store.js';
 
 /**
  * What the SQLite and PostgreSQL config stores share: the table layout, row <-> domain
@@ -196,7 +197,7 @@ export function inUseError(adId: string, refs: readonly AdReferenceRow[]): Allot
  * Problems with a target list given the ids of the ads that exist among them: one per unknown
  * ad and per repeated ad (the primary key would reject it anyway, with a far worse message).
  */
-export function targetProblems(targets: readonly Target[], existingAdIds: ReadonlySet<string>): Problem[] {
+export function targetProblems(targets: readonly Target[], existingAdIds: IdLookup): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   targets.forEach((t, i) => {
@@ -207,6 +208,84 @@ export function targetProblems(targets: readonly Target[], existingAdIds: Readon
   });
   return problems;
 }
+
+/** Which ids exist: a Set, a Map, or a union of them. */
+export interface IdLookup {
+  has(id: string): boolean;
+}
+
+/** Every ad and placement id an import batch writes or refers to: what to look up first. */
+export function importReferences(batch: ConfigImportBatch): { adIds: string[]; placementIds: string[] } {
+  const adIds = new Set(batch.ads.map((a) => a.id));
+  for (const p of batch.placements) if (p.fallbackAdId !== null) adIds.add(p.fallbackAdId);
+  for (const set of batch.targets) for (const x of set.targets) adIds.add(x.adId);
+  const placementIds = new Set(batch.placements.map((p) => p.id));
+  for (const set of batch.targets) placementIds.add(set.placementId);
+  return { adIds: [...adIds], placementIds: [...placementIds] };
+}
+
+/** Marks the second and later uses of an id, in index order, as problems; returns the ids. */
+function firstUses(ids: readonly string[], path: (i: number) => string, problems: Problem[]): Set<string> {
+  const first = new Map<string, number>();
+  ids.forEach((id, i) => {
+    const at = first.get(id);
+    if (at === undefined) first.set(id, i);
+    else problems.push({ path: path(i), message: `duplicate of ${path(at)}` });
+  });
+  return new Set(first.keys());
+}
+
+/**
+ * The referential problems of an import batch, given which of `importReferences(batch)` the
+ * store holds: repeated ids, and references to ads or placements in neither store nor batch.
+ */
+export function importProblems(
+  batch: ConfigImportBatch,
+  stored: { ads: IdLookup; placements: IdLookup },
+): Problem[] {
+  const problems: Problem[] = [];
+  const batchAds = firstUses(
+    batch.ads.map((a) => a.id),
+    (i) => `/ads/${i}/id`,
+    problems,
+  );
+  const batchPlacements = firstUses(
+    batch.placements.map((p) => p.id),
+    (i) => `/placements/${i}/id`,
+    problems,
+  );
+  firstUses(
+    batch.targets.map((s) => s.placementId),
+    (i) => `/targets/${i}/placementId`,
+    problems,
+  );
+  const ads: IdLookup = { has: (id) => batchAds.has(id) || stored.ads.has(id) };
+  batch.placements.forEach((p, i) => {
+    if (p.fallbackAdId !== null && !ads.has(p.fallbackAdId)) {
+      problems.push({
+        path: `/placements/${i}/fallbackAdId`,
+        message: `ad "${p.fallbackAdId}" does not exist`,
+      });
+    }
+  });
+  batch.targets.forEach((set, i) => {
+    if (!batchPlacements.has(set.placementId) && !stored.placements.has(set.placementId)) {
+      problems.push({
+        path: `/targets/${i}/placementId`,
+        message: `placement "${set.placementId}" does not exist`,
+      });
+    }
+    for (const p of targetProblems(set.targets, ads)) problems.push({ ...p, path: `/targets/${i}${p.path}` });
+  });
+  return problems;
+}
+
+export const importError = (problems: Problem[]): AllotError =>
+  new AllotError(
+    'ALLOT_ERR_VALIDATION',
+    'the import names unknown or repeated ids',
+    problems.length > 0 ? problems : [{ path: '/', message: 'the import names an unknown ad or placement' }],
+  );
 
 export const targetsError = (problems: Problem[]): AllotError =>
   new AllotError(

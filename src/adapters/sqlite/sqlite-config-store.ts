@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Ad } from '../../core/domain/ad.js';
 import type { ConfigSnapshot } from '../../core/domain/config-snapshot.js';
 import type { Placement, Target, TargetSet } from '../../core/domain/placement.js';
-import type { ConfigStore } from '../../core/ports/config-store.js';
+import type { ConfigImportBatch, ConfigImportResult, ConfigStore } from '../../core/ports/config-store.js';
 import {
   AD_COLUMNS,
   type AdReferenceRow,
@@ -16,6 +16,9 @@ import {
   configTables,
   conflictError,
   copyPlacement,
+  importError,
+  importProblems,
+  importReferences,
   inUseError,
   missingFallbackError,
   normalizeAd,
@@ -59,6 +62,7 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
     listAds: db.prepare<[], AdRow>(`SELECT ${AD_COLUMNS} FROM ${t.ads} ORDER BY id`),
     getAd: db.prepare<[string], AdRow>(`SELECT ${AD_COLUMNS} FROM ${t.ads} WHERE id = ?`),
     adExists: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM ${t.ads} WHERE id = ?`),
+    adCreatedAt: db.prepare<[string], { created_at: string }>(`SELECT created_at FROM ${t.ads} WHERE id = ?`),
     insertAd: db.prepare<[string, string, string, string]>(
       `INSERT INTO ${t.ads} (id, doc, created_at, updated_at) VALUES (?, ?, ?, ?)`,
     ),
@@ -73,6 +77,9 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
     ),
     getPlacement: db.prepare<[string], PlacementRow>(
       `SELECT ${PLACEMENT_COLUMNS} FROM ${t.placements} WHERE id = ?`,
+    ),
+    placementCreatedAt: db.prepare<[string], { created_at: string }>(
+      `SELECT created_at FROM ${t.placements} WHERE id = ?`,
     ),
     insertPlacement: db.prepare<[string, string, string | null, number, string, string, string]>(
       `INSERT INTO ${t.placements} (id, name, fallback_ad_id, window_hours, time_zone, created_at, updated_at)
@@ -116,6 +123,58 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
 
   const adExists = (id: string): boolean => s.adExists.get(id) !== undefined;
   const revision = (): number => Number(s.revision.get()?.value ?? 0);
+
+  /** The stored createdAt of each of `ids` that exists. */
+  const createdAts = (ids: readonly string[], stmt: typeof s.adCreatedAt): Map<string, string> => {
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const row = stmt.get(id);
+      if (row !== undefined) out.set(id, row.created_at);
+    }
+    return out;
+  };
+
+  /** The body of `importConfig`; runs inside one IMMEDIATE transaction. */
+  const importBatch = (batch: ConfigImportBatch): ConfigImportResult => {
+    const refs = importReferences(batch);
+    const ads = createdAts(refs.adIds, s.adCreatedAt);
+    const placements = createdAts(refs.placementIds, s.placementCreatedAt);
+    const problems = importProblems(batch, { ads, placements });
+    if (problems.length > 0) throw importError(problems);
+    const counts = { adsCreated: 0, adsUpdated: 0, placementsCreated: 0, placementsUpdated: 0 };
+    if (batch.ads.length + batch.placements.length + batch.targets.length === 0) {
+      return { revision: revision(), ...counts };
+    }
+    for (const ad of batch.ads) {
+      const row = adToRow(ad);
+      const createdAt = ads.get(ad.id);
+      if (createdAt === undefined) {
+        s.insertAd.run(row.id, row.doc, row.created_at, row.updated_at);
+        counts.adsCreated++;
+      } else {
+        s.updateAd.run(row.doc, createdAt, row.updated_at, row.id);
+        counts.adsUpdated++;
+      }
+    }
+    for (const p of batch.placements) {
+      const { lengthHours, timeZone } = p.window;
+      const createdAt = placements.get(p.id);
+      if (createdAt === undefined) {
+        s.insertPlacement.run(p.id, p.name, p.fallbackAdId, lengthHours, timeZone, p.createdAt, p.updatedAt);
+        counts.placementsCreated++;
+      } else {
+        s.updatePlacement.run(p.name, p.fallbackAdId, lengthHours, timeZone, createdAt, p.updatedAt, p.id);
+        counts.placementsUpdated++;
+      }
+    }
+    for (const set of batch.targets) {
+      s.clearTargets.run(set.placementId);
+      for (const [i, x] of set.targets.entries()) s.insertTarget.run(set.placementId, x.adId, x.share, i);
+      s.bumpTargets.get(batch.updatedAt, set.placementId);
+    }
+    s.bumpRevision.run();
+    return { revision: revision(), ...counts };
+  };
 
   return {
     async listAds(): Promise<Ad[]> {
@@ -250,6 +309,13 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
         },
         { foreignKey: () => targetsError([]) },
       );
+    },
+
+    async importConfig(batch: ConfigImportBatch): Promise<ConfigImportResult> {
+      return write(() => importBatch(batch), {
+        unique: () => importError([]),
+        foreignKey: () => importError([]),
+      });
     },
 
     async revision(): Promise<number> {

@@ -14,6 +14,7 @@ import type { Placement, Target, TargetSet } from '../domain/placement.js';
  *   and writes nothing. Creating an existing id throws `ALLOT_ERR_CONFLICT`.
  * - Getters return `null` for unknown ids; deletes return whether a row was removed.
  * - Returned objects are fresh copies owned by the caller.
+ * - `importConfig` is the bulk path (see `ConfigImportBatch`): one transaction, one revision bump.
  */
 export interface ConfigStore {
   listAds(): Promise<Ad[]>;
@@ -35,8 +36,42 @@ export interface ConfigStore {
   /** Replaces the targets and bumps their version; null when the placement does not exist. */
   putTargets(placementId: string, targets: Target[], updatedAt: string): Promise<TargetSet | null>;
 
+  /**
+   * Upserts ads, then placements, then replaces the given target sets, in one transaction with
+   * one revision bump (a batch with nothing in it is a no-op). An existing ad or placement is
+   * replaced but keeps its stored `createdAt`; a new one gets the batch object's. Each target
+   * set is replaced like `putTargets` (version bumped, `targetsUpdatedAt` = `batch.updatedAt`);
+   * placements without one keep theirs.
+   *
+   * References are checked inside the transaction against the store plus the batch itself: a
+   * fallback or target naming an ad that is in neither, a target set for a placement in neither,
+   * an id repeated within `ads`, `placements` or `targets`, or an ad repeated within one target
+   * set throws `ALLOT_ERR_VALIDATION` listing every such problem (paths into the batch, e.g.
+   * `/targets/2/targets/1/adId`, `/placements/0/fallbackAdId`) and writes nothing. Share ranges and
+   * sums are the caller's to check. The batch is read, not kept.
+   */
+  importConfig(batch: ConfigImportBatch): Promise<ConfigImportResult>;
+
   revision(): Promise<number>;
   /** Everything, consistently (one transaction). */
   snapshot(): Promise<ConfigSnapshot>;
   close(): Promise<void>;
+}
+
+/** What `ConfigStore.importConfig` writes. */
+export interface ConfigImportBatch {
+  ads: Ad[];
+  placements: Placement[];
+  targets: Array<{ placementId: string; targets: Target[] }>;
+  /** The `updatedAt` of every replaced target set. */
+  updatedAt: string;
+}
+
+/** The revision after the import and how many rows were new or replaced. */
+export interface ConfigImportResult {
+  revision: number;
+  adsCreated: number;
+  adsUpdated: number;
+  placementsCreated: number;
+  placementsUpdated: number;
 }

@@ -16,6 +16,7 @@ describe('archive configuration', () => {
     const c = load({});
     expect(c.archive).toEqual({ kind: 'folder', dir: '/data/archive' });
     expect(c.eventLogDir).toBe('/data/event-log');
+    expect(c.eventLogCommitMs).toBe(5);
     expect(c.archiveCacheDir).toBe('/data/archive-cache');
     expect(c.analytics).toEqual({ engine: 'duckdb' });
     expect(c.reconcileIntervalSeconds).toBe(300);
@@ -40,6 +41,12 @@ describe('archive configuration', () => {
       workgroup: 'primary',
       outputLocation: 's3://ads-archive/athena-results/',
     });
+  });
+
+  it('event log commit interval: set, or refused out of range', () => {
+    expect(load({ ALLOT_EVENT_LOG_COMMIT_MS: '0' }).eventLogCommitMs).toBe(0);
+    expect(problems({ ALLOT_EVENT_LOG_COMMIT_MS: '-1' }).join()).toMatch(/ALLOT_EVENT_LOG_COMMIT_MS/);
+    expect(problems({ ALLOT_EVENT_LOG_COMMIT_MS: 'soon' }).join()).toMatch(/ALLOT_EVENT_LOG_COMMIT_MS/);
   });
 
   it('no archive: no event log either; a broker needs none', () => {
