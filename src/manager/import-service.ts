@@ -39,10 +39,19 @@ async function importProblems(store: ConfigStore, batch: ConfigImportBatch): Pro
   if (batch.ads.length + batch.placements.length + batch.targets.length === 0) {
     problems.push({ path: '/', message: 'nothing to import: give ads, placements or targets' });
   }
-  const [storedAds, storedPlacements] = await Promise.all([store.listAds(), store.listPlacements()]);
-  const adIds = new Set([...storedAds.map((a) => a.id), ...batch.ads.map((a) => a.id)]);
-  const placementIds = new Set([...storedPlacements.map((p) => p.id), ...batch.placements.map((p) => p.id)]);
-  const adExists: AdExists = (id) => adIds.has(id);
+  // Only the ids the batch names but does not hold are looked up: reading every stored ad took
+  // 3.2 s at 500,000 ads.
+  const batchAds = new Set(batch.ads.map((a) => a.id));
+  const batchPlacements = new Set(batch.placements.map((p) => p.id));
+  const askAds = new Set<string>();
+  for (const p of batch.placements) if (p.fallbackAdId !== null) askAds.add(p.fallbackAdId);
+  for (const set of batch.targets) for (const x of set.targets) askAds.add(x.adId);
+  const askPlacements = new Set(batch.targets.map((set) => set.placementId));
+  for (const id of batchAds) askAds.delete(id);
+  for (const id of batchPlacements) askPlacements.delete(id);
+  const stored = await store.existingIds({ ads: [...askAds], placements: [...askPlacements] });
+  const adExists: AdExists = (id) => batchAds.has(id) || stored.ads.has(id);
+  const placementExists = (id: string) => batchPlacements.has(id) || stored.placements.has(id);
 
   const adRepeats = repeats((i) => `/ads/${i}/id`);
   for (const [i, ad] of batch.ads.entries()) {
@@ -57,7 +66,7 @@ async function importProblems(store: ConfigStore, batch: ConfigImportBatch): Pro
   }
   const setRepeats = repeats((i) => `/targets/${i}/placementId`);
   for (const [i, set] of batch.targets.entries()) {
-    if (!placementIds.has(set.placementId)) {
+    if (!placementExists(set.placementId)) {
       problems.push({
         path: `/targets/${i}/placementId`,
         message: `placement "${set.placementId}" does not exist`,

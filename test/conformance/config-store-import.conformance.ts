@@ -161,6 +161,16 @@ export function describeConfigStoreImport(ctx: {
       expect(await everything(store)).toEqual(before);
     });
 
+    it('existingIds: which of the given ids the store holds', async () => {
+      const store = ctx.store();
+      await ctx.seed();
+      const found = await store.existingIds({ ads: ['a', 'zz', 'c', 'a'], placements: ['p1', 'p9'] });
+      expect([...found.ads].sort()).toEqual(['a', 'c']);
+      expect([...found.placements]).toEqual(['p1']);
+      const none = await store.existingIds({ ads: [], placements: [] });
+      expect(none.ads.size + none.placements.size).toBe(0);
+    });
+
     it('an empty batch writes nothing', async () => {
       const store = ctx.store();
       await ctx.seed();

@@ -132,7 +132,7 @@ export async function createPostgresConfigStore(opts: {
   const listPlacementRows = (c: Client | pg.Pool) =>
     rows<PlacementRow>(c, `SELECT ${PLACEMENT_COLUMNS} FROM ${t.placements} ORDER BY id ${BYTE_ORDER}`);
 
-  const importBatch = postgresImport(t);
+  const { importBatch, existingIds } = postgresImport(t);
   let closed = false;
 
   return {
@@ -300,6 +300,10 @@ export async function createPostgresConfigStore(opts: {
         unique: () => importError([]),
         foreignKey: () => importError([]),
       });
+    },
+
+    async existingIds(ids: { ads: readonly string[]; placements: readonly string[] }) {
+      return readTx((c) => existingIds(c, ids));
     },
 
     async revision(): Promise<number> {

@@ -21,7 +21,7 @@ const CHUNK_ROWS = 5000;
  * two queries, then a few statements per table, one revision bump.
  */
 export function postgresImport(t: ConfigTables) {
-  const existing = async (c: pg.PoolClient, table: string, ids: string[]): Promise<Set<string>> => {
+  const existing = async (c: pg.PoolClient, table: string, ids: readonly string[]): Promise<Set<string>> => {
     const res = await c.query<{ id: string }>(`SELECT id FROM ${table} WHERE id = ANY($1::text[])`, [ids]);
     return new Set(res.rows.map((r) => r.id));
   };
@@ -49,7 +49,16 @@ export function postgresImport(t: ConfigTables) {
     return Number((await c.query<{ value: string }>(sql)).rows[0]?.value ?? 0);
   };
 
-  return async (c: pg.PoolClient, batch: ConfigImportBatch): Promise<ConfigImportResult> => {
+  /** `ConfigStore.existingIds`, on a client of a read transaction. */
+  const existingIds = async (
+    c: pg.PoolClient,
+    ids: { ads: readonly string[]; placements: readonly string[] },
+  ) => ({
+    ads: await existing(c, t.ads, ids.ads),
+    placements: await existing(c, t.placements, ids.placements),
+  });
+
+  const importBatch = async (c: pg.PoolClient, batch: ConfigImportBatch): Promise<ConfigImportResult> => {
     const refs = importReferences(batch);
     const ads = await existing(c, t.ads, refs.adIds);
     const placements = await existing(c, t.placements, refs.placementIds);
@@ -111,4 +120,5 @@ export function postgresImport(t: ConfigTables) {
     }
     return { revision: await revision(c, true), ...counts };
   };
+  return { importBatch, existingIds };
 }

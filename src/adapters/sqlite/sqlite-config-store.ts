@@ -318,6 +318,13 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
       });
     },
 
+    async existingIds(ids: { ads: readonly string[]; placements: readonly string[] }) {
+      return read(() => ({
+        ads: new Set(createdAts(ids.ads, s.adCreatedAt).keys()),
+        placements: new Set(createdAts(ids.placements, s.placementCreatedAt).keys()),
+      }));
+    },
+
     async revision(): Promise<number> {
       return revision();
     },

@@ -51,6 +51,11 @@ export interface ConfigStore {
    * sums are the caller's to check. The batch is read, not kept.
    */
   importConfig(batch: ConfigImportBatch): Promise<ConfigImportResult>;
+  /** Which of these ids the store holds (a bulk existence check, without reading the rows). */
+  existingIds(ids: { ads: readonly string[]; placements: readonly string[] }): Promise<{
+    ads: Set<string>;
+    placements: Set<string>;
+  }>;
 
   revision(): Promise<number>;
   /** Everything, consistently (one transaction). */
