@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** What a beacon token vouches for: this decision served this ad at `issuedAtSec`. */
 export interface BeaconClaims {
@@ -17,6 +17,31 @@ export type VerifyResult =
 const MAC_BYTES = 16;
 const MAX_TOKEN_LENGTH = 2048;
 
+/** A key's HMAC pads (RFC 2104): K ⊕ ipad and K ⊕ opad, as latin1 strings to prepend. */
+interface HmacPads {
+  inner: string;
+  outer: string;
+}
+
+const BLOCK = 64; // SHA-256's block size
+
+function hmacPads(key: Buffer): HmacPads {
+  const k = key.length > BLOCK ? hash('sha256', key, 'buffer') : key;
+  const pad = (x: number) =>
+    Buffer.from(Array.from({ length: BLOCK }, (_, i) => (k[i] ?? 0) ^ x)).toString('latin1');
+  return { inner: pad(0x36), outer: pad(0x5c) };
+}
+
+/**
+ * HMAC-SHA256 truncated to MAC_BYTES, from two one-shot hashes over the precomputed pads:
+ * `createHmac` builds a stream object per call, which cost ~7 % of a saturated decision
+ * server's main thread. `signed` is ASCII (kid and base64url), so latin1 keeps its bytes.
+ */
+function mac(pads: HmacPads, signed: string): Buffer {
+  const inner = hash('sha256', Buffer.from(pads.inner + signed, 'latin1'), 'binary'); // = latin1
+  return hash('sha256', Buffer.from(pads.outer + inner, 'latin1'), 'buffer').subarray(0, MAC_BYTES);
+}
+
 /**
  * Signs and verifies beacon tokens: `<kid>.<base64url(JSON claims)>.<base64url(mac)>`.
  * One token per decision serves both its impression and its click URL (the path says which).
@@ -24,10 +49,9 @@ const MAX_TOKEN_LENGTH = 2048;
  * rotated by adding the new one first and retiring the old one after the click TTL.
  */
 export function createBeaconSigner(keys: ReadonlyMap<string, Buffer>, currentKid: string) {
-  const current = keys.get(currentKid);
+  const pads = new Map([...keys].map(([kid, key]) => [kid, hmacPads(key)]));
+  const current = pads.get(currentKid);
   if (current === undefined) throw new Error(`beacon key "${currentKid}" is not configured`);
-  const mac = (key: Buffer, signed: string): Buffer =>
-    createHmac('sha256', key).update(signed).digest().subarray(0, MAC_BYTES);
 
   return {
     sign(c: BeaconClaims): string {
@@ -43,7 +67,7 @@ export function createBeaconSigner(keys: ReadonlyMap<string, Buffer>, currentKid
       const dot2 = token.lastIndexOf('.');
       const dot1 = token.indexOf('.');
       if (dot1 <= 0 || dot2 <= dot1) return { ok: false, reason: 'malformed' };
-      const key = keys.get(token.slice(0, dot1));
+      const key = pads.get(token.slice(0, dot1));
       if (key === undefined) return { ok: false, reason: 'badSignature' };
       const signed = token.slice(0, dot2);
       const given = Buffer.from(token.slice(dot2 + 1), 'base64url');

@@ -24,6 +24,22 @@ function forge(kid: string, key: Buffer, body: unknown): string {
 
 const flip = (s: string, i: number): string => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
 
+describe('beacon tokens: the MAC is HMAC-SHA256 (checked against node:crypto createHmac)', () => {
+  // Short, block-sized and longer-than-a-block keys (RFC 2104: a long key is hashed first).
+  for (const size of [1, 20, 32, 63, 64, 65, 131]) {
+    it(`${size}-byte key`, () => {
+      const key = Buffer.from(Array.from({ length: size }, (_, i) => (i * 37 + 11) % 256));
+      const s = createBeaconSigner(new Map([['kx', key]]), 'kx');
+      const token = s.sign(claims);
+      const [kid, body] = token.split('.');
+      expect(token).toBe(forge(kid!, key, Buffer.from(body!, 'base64url').toString('utf8')));
+      expect(
+        s.verify(forge('kx', key, JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')))).ok,
+      ).toBe(true);
+    });
+  }
+});
+
 describe('beacon tokens: round trip', () => {
   it('verifies its own token and returns the claims (with userId)', () => {
     const token = signer.sign(claims);
