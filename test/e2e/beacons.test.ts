@@ -116,5 +116,13 @@ describe('beacons', () => {
     expect(text).toMatch(/allot_events_duplicate_total\{type="impression"\} [1-9]/);
     expect(text).toMatch(/allot_decisions_total\{result="filled"\} [1-9]/);
     expect(text).toContain('allot_decision_duration_seconds_bucket');
+    // One decision in 8 is timed (TIMED_EVERY); all are counted.
+    const decisions = [...text.matchAll(/^allot_decisions_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    const timed = Number(/^allot_decision_duration_seconds_count (\d+)$/m.exec(text)?.[1]);
+    expect(decisions).toBeGreaterThan(0);
+    expect(timed).toBe(Math.floor(decisions / 8));
   });
 });
