@@ -47,6 +47,22 @@ export function adBody(p: number, a: number) {
   };
 }
 
+/** The ad as the manager API takes it (no null targeting or cap). */
+export function apiAd(p: number, a: number) {
+  const { targeting, frequencyCap, ...rest } = adBody(p, a);
+  return {
+    ...rest,
+    ...(targeting === null ? {} : { targeting }),
+    ...(frequencyCap === null ? {} : { frequencyCap }),
+  };
+}
+
+/** The placement as the manager API takes it. */
+export function apiPlacement(p: number) {
+  const { createdAt: _c, updatedAt: _u, window: _w, ...placement } = toPlacement(p);
+  return placement;
+}
+
 export const toAd = (p: number, a: number): Ad => ({
   ...adBody(p, a),
   startAt: null,

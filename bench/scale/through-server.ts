@@ -6,7 +6,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteConfigStore } from '../../src/adapters/sqlite/sqlite-config-store.js';
-import { adBody, COUNTRIES, fmt, ISO, parseSize, targetsOf, toAd, toPlacement } from './scale-config.js';
+import {
+  apiAd,
+  apiPlacement,
+  COUNTRIES,
+  fmt,
+  ISO,
+  parseSize,
+  targetsOf,
+  toAd,
+  toPlacement,
+} from './scale-config.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -216,16 +226,8 @@ export async function viaHttp(size: string, o: ServerBenchOptions) {
     const worker = async () => {
       while (nextPlacement < placements && performance.now() - t0 < budgetMs) {
         const p = nextPlacement++;
-        for (let a = 0; a < ads; a++) {
-          const { targeting, frequencyCap, ...rest } = adBody(p, a);
-          await call('POST', '/v1/ads', {
-            ...rest,
-            ...(targeting === null ? {} : { targeting }),
-            ...(frequencyCap === null ? {} : { frequencyCap }),
-          });
-        }
-        const { createdAt: _c, updatedAt: _u, window: _w, ...placement } = toPlacement(p);
-        await call('POST', '/v1/placements', placement);
+        for (let a = 0; a < ads; a++) await call('POST', '/v1/ads', apiAd(p, a));
+        await call('POST', '/v1/placements', apiPlacement(p));
         await call('PUT', `/v1/placements/pl${p}/targets`, { targets: targetsOf(p, ads) });
         placementsDone++;
       }
@@ -311,16 +313,8 @@ export async function viaImport(size: string, o: ServerBenchOptions, adsPerReque
       const last = Math.min(placements, first + perRequest);
       const body = { ads: [] as unknown[], placements: [] as unknown[], targets: [] as unknown[] };
       for (let p = first; p < last; p++) {
-        for (let a = 0; a < ads; a++) {
-          const { targeting, frequencyCap, ...rest } = adBody(p, a);
-          body.ads.push({
-            ...rest,
-            ...(targeting === null ? {} : { targeting }),
-            ...(frequencyCap === null ? {} : { frequencyCap }),
-          });
-        }
-        const { createdAt: _c, updatedAt: _u, window: _w, ...placement } = toPlacement(p);
-        body.placements.push(placement);
+        for (let a = 0; a < ads; a++) body.ads.push(apiAd(p, a));
+        body.placements.push(apiPlacement(p));
         body.targets.push({ placementId: `pl${p}`, targets: targetsOf(p, ads) });
       }
       const r0 = performance.now();
