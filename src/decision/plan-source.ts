@@ -1,6 +1,10 @@
-import { compilePlan, withWeights } from '../core/plan/compile-plan.js';
+import type { ConfigSnapshot } from '../core/domain/config-snapshot.js';
+import { compilePlanSteps, withWeights } from '../core/plan/compile-plan.js';
 import { EMPTY_PLAN, type Plan } from '../core/plan/plan.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
+
+/** Longest stretch of compiling between two turns of the event loop. */
+const SLICE_MS = 10;
 
 /**
  * Holds the current compiled plan for the hot path and replaces it by reference when the
@@ -30,6 +34,23 @@ export function createPlanSource(deps: {
     }
     return out;
   };
+  /**
+   * Compiles in steps, giving the event loop a turn after each SLICE_MS of work: a large plan
+   * (seconds at 500,000 ads) no longer stalls the decisions served meanwhile, which keep
+   * reading the previous plan until the swap.
+   */
+  const compileYielding = async (snapshot: ConfigSnapshot): Promise<Plan> => {
+    const steps = compilePlanSteps(snapshot);
+    let sliceStart = performance.now();
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+  };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let queued: Promise<void> | null = null;
@@ -39,7 +60,7 @@ export function createPlanSource(deps: {
     if (revision === plan.revision) return;
     const snapshot = await deps.store.snapshot();
     const t0 = performance.now();
-    const compiled = compilePlan(snapshot);
+    const compiled = await compileYielding(snapshot);
     const next = withWeights(compiled, currentOverrides(compiled));
     if (next.revision > plan.revision || plan === EMPTY_PLAN) {
       plan = next;

@@ -10,6 +10,7 @@ import { conflictError, inUseError, translateConstraintError } from '../../src/a
 import { createSqliteConfigStore } from '../../src/adapters/sqlite/sqlite-config-store.js';
 import { AllotError } from '../../src/core/errors.js';
 import { describeConfigStoreConformance } from '../conformance/config-store.conformance.js';
+import { makeAd } from '../support/fixtures.js';
 
 const PG_URL = process.env.ALLOT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -84,6 +85,41 @@ describe('createPostgresConfigStore', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await dropSchema(schema);
+    }
+  });
+});
+
+describe('sqlite (file): snapshots read in slices', () => {
+  it('a large snapshot lets the event loop run and writes go on, and is still of one revision', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'allot-config-'));
+    const store = createSqliteConfigStore({ path: join(dir, 'config.db') });
+    try {
+      const N = 30_000;
+      const ads = Array.from({ length: N }, (_, i) => makeAd(`ad-${String(i).padStart(6, '0')}`));
+      await store.importConfig({ ads, placements: [], targets: [], updatedAt: ads[0]!.updatedAt });
+      expect(await store.revision()).toBe(1);
+      // While the snapshot is read, every turn of the event loop writes one more ad.
+      let turns = 0;
+      let reading = true;
+      const writes: Promise<unknown>[] = [];
+      const tick = () => {
+        if (!reading) return;
+        turns++;
+        writes.push(store.createAd(makeAd(`late-${turns}`)));
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      const snap = await store.snapshot();
+      reading = false;
+      await Promise.all(writes);
+      expect(turns).toBeGreaterThan(1);
+      expect(await store.revision()).toBe(1 + writes.length);
+      // One revision's view: the revision and the ads agree, whatever was written meanwhile.
+      expect(snap.revision).toBe(1 + (snap.ads.length - N));
+      expect(snap.ads.slice(0, N).map((a) => a.id)).toEqual(ads.map((a) => a.id));
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

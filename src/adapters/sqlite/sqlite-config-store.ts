@@ -33,6 +33,7 @@ import {
   targetsError,
   translateConstraintError,
 } from '../sql/config-schema.js';
+import { createSqliteSnapshotReader } from './sqlite-snapshot-reader.js';
 
 /**
  * Embedded config store. better-sqlite3 is synchronous, so each method runs to completion
@@ -57,6 +58,9 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
     db.close();
     throw err;
   }
+  // A file's snapshots are read in slices on a second connection (see the reader); an in-memory
+  // database is private to its connection, so there it is read at once.
+  const reader = inMemory ? null : createSqliteSnapshotReader({ path: opts.path, tables: t });
 
   const s = {
     listAds: db.prepare<[], AdRow>(`SELECT ${AD_COLUMNS} FROM ${t.ads} ORDER BY id`),
@@ -330,6 +334,7 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
     },
 
     async snapshot(): Promise<ConfigSnapshot> {
+      if (reader !== null) return reader.snapshot();
       return read(() => {
         const placementRows = s.listPlacements.all();
         return {
@@ -342,6 +347,7 @@ export function createSqliteConfigStore(opts: { path: string }): ConfigStore {
     },
 
     async close(): Promise<void> {
+      await reader?.close();
       if (db.open) db.close();
     },
   };

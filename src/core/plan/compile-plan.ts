@@ -30,13 +30,37 @@ export function compileAd(ad: Ad): CompiledAd {
  * never checks status. Without overrides, serving weights equal target shares.
  */
 export function compilePlan(snapshot: ConfigSnapshot, overrides?: WeightOverrides): Plan {
+  const steps = compilePlanSteps(snapshot, overrides);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Ads (or placements) compiled between two pauses of `compilePlanSteps`. */
+const STEP = 1000;
+
+/**
+ * `compilePlan` in steps: the generator pauses (yields) after every STEP ads or placements and
+ * returns the plan. A caller on an event loop can let other work run between steps — at
+ * 500,000 ads the whole compile takes seconds. The result is the same as `compilePlan`'s.
+ */
+export function* compilePlanSteps(
+  snapshot: ConfigSnapshot,
+  overrides?: WeightOverrides,
+): Generator<void, Plan> {
   const ads = new Map<string, CompiledAd>();
-  for (const ad of snapshot.ads) ads.set(ad.id, compileAd(ad));
+  let n = 0;
+  for (const ad of snapshot.ads) {
+    ads.set(ad.id, compileAd(ad));
+    if (++n % STEP === 0) yield;
+  }
   const targetsByPlacement = new Map<string, TargetSet>();
   for (const t of snapshot.targets) targetsByPlacement.set(t.placementId, t);
   const placements = new Map<string, CompiledPlacement>();
   for (const p of snapshot.placements) {
     placements.set(p.id, compilePlacement(p, targetsByPlacement.get(p.id), ads, overrides?.get(p.id)));
+    if (++n % STEP === 0) yield;
   }
   return { revision: snapshot.revision, placements, ads };
 }

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfigSnapshot } from '../../../src/core/domain/config-snapshot.js';
+import { compilePlan } from '../../../src/core/plan/compile-plan.js';
+import type { Plan } from '../../../src/core/plan/plan.js';
 import type { ConfigStore } from '../../../src/core/ports/config-store.js';
 import { createPlanSource } from '../../../src/decision/plan-source.js';
+import { makePlacement } from '../../conformance/config-store-fixtures.js';
+import { makeAd } from '../../support/fixtures.js';
 
 /** A config store whose revision the test moves, counting snapshot reads; reads take `readMs`. */
 function fakeStore(readMs: number) {
@@ -72,5 +76,49 @@ describe('plan source refresh', () => {
     state.revision = 7;
     await source.refresh();
     expect(source.current().revision).toBe(7);
+  });
+});
+
+describe('plan source compile', () => {
+  it('compiles a large plan in slices: the event loop runs meanwhile, the result is the same plan', async () => {
+    const ads = Array.from({ length: 50_000 }, (_, i) =>
+      makeAd(`a${i}`, { targeting: { key: 'country', in: ['DE'] } }),
+    );
+    const snapshot: ConfigSnapshot = {
+      revision: 7,
+      ads,
+      placements: [makePlacement('p', { fallbackAdId: 'a0' })],
+      targets: [
+        { placementId: 'p', version: 1, targets: [{ adId: 'a1', share: 0.5 }], updatedAt: ads[0]!.updatedAt },
+      ],
+    };
+    const store = { revision: async () => 7, snapshot: async () => snapshot } as unknown as ConfigStore;
+    const source = createPlanSource({ store, pollMs: 60_000 });
+    let turns = 0;
+    let compiling = true;
+    const tick = () => {
+      if (!compiling) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await source.refresh();
+    compiling = false;
+    expect(turns).toBeGreaterThan(1);
+    const plan = source.current();
+    expect(plan.revision).toBe(7);
+    expect(plan.ads.size).toBe(50_000);
+    // Compiled targeting is a closure (compared by reference): compare everything else.
+    const view = (p: Plan) => ({
+      revision: p.revision,
+      ads: [...p.ads.values()].map(({ matches: _m, ...ad }) => ad),
+      placements: [...p.placements.values()].map(({ candidates, ...rest }) => ({
+        ...rest,
+        candidates: candidates.map((c) => c.id),
+      })),
+    });
+    expect(view(plan)).toEqual(view(compilePlan(snapshot)));
+    expect(plan.ads.get('a1')!.matches({ country: 'DE' })).toBe(true);
+    expect(plan.ads.get('a1')!.matches({ country: 'FR' })).toBe(false);
   });
 });
