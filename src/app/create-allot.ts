@@ -316,16 +316,27 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   });
 
   let closing: Promise<void> | null = null;
+  /** The shutdown step under way: named in the error when the shutdown times out. */
+  let step = 'starting';
   const shutdown = async (): Promise<void> => {
     planSource.stop();
+    step = 'controller';
     await controller.stop();
+    step = 'HTTP server (requests in flight)';
     await app.close();
+    step = 'event publisher drain';
     await publisher.drain();
+    step = 'bus';
     await bus.close();
+    step = 'archiving and analytics';
     for (const stop of stops) await stop();
+    step = 'counters';
     await counters.close();
+    step = 'pipeline';
     await pipeline.close();
+    step = 'archive store';
     await archiveStore?.close();
+    step = 'config store';
     await store.close();
   };
 
@@ -346,7 +357,11 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       closing ??= Promise.race([
         shutdown(),
         new Promise<void>((_, reject) =>
-          setTimeout(() => reject(new Error('shutdown timed out')), config.shutdownTimeoutMs).unref(),
+          setTimeout(
+            () =>
+              reject(new Error(`shutdown timed out after ${config.shutdownTimeoutMs} ms, during: ${step}`)),
+            config.shutdownTimeoutMs,
+          ).unref(),
         ),
       ]);
       return closing;
