@@ -21,16 +21,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { Worker } from 'node:worker_threads';
 import { createFolderArchiveStore } from '../src/adapters/file/folder-archive-store.js';
-import { createNatsJetStreamEventBus } from '../src/adapters/nats/nats-jetstream-event-bus.js';
-import { createRedisConnection, type RedisConnection } from '../src/adapters/redis/redis-client.js';
+import { createRedisConnection } from '../src/adapters/redis/redis-client.js';
 import { createRedisCounterStore } from '../src/adapters/redis/redis-counter-store.js';
 import { createRedisFrequencyStore } from '../src/adapters/redis/redis-frequency-store.js';
-import { redisKeys } from '../src/adapters/redis/redis-keys.js';
-import { createRedisStreamsEventBus } from '../src/adapters/redis/redis-streams-event-bus.js';
 import { ARCHIVER_GROUP, startArchiver } from '../src/archive/archiver.js';
 import { createParquetArchive } from '../src/archive/parquet-archive.js';
 import type { AllotEvent } from '../src/core/events/allot-event.js';
@@ -40,6 +35,8 @@ import type { EventBus } from '../src/core/ports/event-bus.js';
 import { HOUR_MS } from '../src/core/window/allocation-window.js';
 import { AGGREGATOR_GROUP, startAggregator } from '../src/pipeline/aggregator.js';
 import { EXACT_SAMPLING } from '../src/pipeline/sampling-policy.js';
+import { type Cpu, countParquet, deleteStream, meter, unlinkPrefix } from './pipeline/measure.js';
+import { type BusName, openBus as openPhaseBus } from './pipeline/open-bus.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,46 +106,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function unlinkPrefix(client: RedisConnection, prefix: string): Promise<void> {
-  for await (const keys of client.scanIterator({ MATCH: redisKeys(prefix).pattern, COUNT: 1000 })) {
-    if (keys.length > 0) await client.unlink(keys);
-  }
-}
-
-async function deleteStream(stream: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
-  try {
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
-  } finally {
-    await nc.close();
-  }
-}
-
-async function countParquet(dir: string): Promise<{ rows: number; ids: number; files: number }> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const glob = join(dir, 'events', '**', '*.parquet').replaceAll("'", "''");
-    const reader = await connection.runAndReadAll(
-      `SELECT count(*) AS n, count(DISTINCT id) AS ids, count(DISTINCT filename) AS files
-         FROM read_parquet('${glob}', filename = true)`,
-    );
-    const [n, ids, files] = reader.getRows()[0]!;
-    return { rows: Number(n), ids: Number(ids), files: Number(files) };
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
-type BusName = 'Redis Streams' | 'NATS JetStream';
-
-/** CPU spent per event over a stage: this process (all threads, DuckDB's too) and Redis. */
-interface Cpu {
-  nodeUs: number;
-  redisUs: number;
-}
-
 interface Phase {
   publishPerSec: number;
   publishCpu: Cpu;
@@ -170,35 +127,19 @@ interface Run {
   repeat: number;
   alone: Phase;
   both: Phase;
+  split: Phase;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Seconds of CPU the Redis server has used (all its clients: the machine is shared). */
-async function redisCpuSeconds(client: RedisConnection): Promise<number> {
-  const info = await client.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
-
-/** Starts measuring CPU; the returned function stops and gives µs per event (E events). */
-async function meter(client: RedisConnection): Promise<() => Promise<Cpu>> {
-  const node = process.cpuUsage();
-  const redis = await redisCpuSeconds(client);
-  return async () => {
-    const n = process.cpuUsage(node);
-    return {
-      nodeUs: (n.user + n.system) / E,
-      redisUs: (((await redisCpuSeconds(client)) - redis) * 1e6) / E,
-    };
-  };
-}
+/** Alone: one consumer after the other; both: side by side in this thread; split: the archiver in a worker thread. */
+type Mode = 'alone' | 'both' | 'split';
 
 /**
  * One fresh stream (Redis prefix or JetStream stream) filled with `events`, then consumed by the
  * aggregator and the archiver: one after the other (`alone`) or side by side (`both`).
  */
-async function phase(busName: BusName, mode: 'alone' | 'both', repeat: number, events: AllotEvent[]) {
+async function phase(busName: BusName, mode: Mode, repeat: number, events: AllotEvent[]) {
   const client = await createRedisConnection(redisUrl);
   cleanups.push(() => client.quit());
   const id = `${tag}-${repeat}-${busName === 'Redis Streams' ? 'r' : 'n'}-${mode}`;
@@ -207,25 +148,15 @@ async function phase(busName: BusName, mode: 'alone' | 'both', repeat: number, e
   const stream = `ALLOT_BENCH_PIPE_${id.replaceAll('-', '_')}`;
   const dir = await mkdtemp(join(tmpdir(), 'allot-bench-pipe-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const onHandlerError = (group: string, err: unknown) =>
-    process.stderr.write(`${busName} ${group}: ${String(err)}\n`);
-
-  const openBus = async (side: 'publish' | 'consume'): Promise<EventBus> => {
-    if (busName === 'Redis Streams') {
-      const c = await createRedisConnection(redisUrl);
-      cleanups.push(() => c.quit().catch(() => undefined));
-      return createRedisStreamsEventBus({ client: c, prefix, onHandlerError });
-    }
-    cleanups.push(() => deleteStream(stream));
-    return createNatsJetStreamEventBus({
-      servers: natsUrl,
-      stream,
-      onHandlerError,
-      // The publishing side fills the stream before the consumers run: its back-pressure limit
-      // (100K events outstanding by default) would stop it at 100K.
+  const place = { busName, redisUrl, natsUrl, prefix, stream };
+  if (busName === 'NATS JetStream') cleanups.push(() => deleteStream(natsUrl, stream));
+  const openBus = (side: 'publish' | 'consume'): Promise<EventBus> =>
+    openPhaseBus(place, {
+      // The publishing side fills the stream before the consumers run: NATS's back-pressure
+      // limit (100K events outstanding by default) would stop it at 100K.
       ...(side === 'publish' ? { capacity: E * 2 } : {}),
+      onClose: (fn) => cleanups.push(fn),
     });
-  };
 
   // The pipeline process's bus, with its groups created (and stopped) before any event.
   const consumerBus = await openBus('consume');
@@ -241,7 +172,7 @@ async function phase(busName: BusName, mode: 'alone' | 'both', repeat: number, e
   // The decision servers' side.
   const publisher = await openBus('publish');
   const tp = performance.now();
-  const publishMeter = await meter(client);
+  const publishMeter = await meter(client, E);
   for (let i = 0; i < events.length; i += B) await publisher.publish(events.slice(i, i + B));
   const publishMs = performance.now() - tp;
   const publishCpu = await publishMeter();
@@ -292,18 +223,51 @@ async function phase(busName: BusName, mode: 'alone' | 'both', repeat: number, e
   let bothMs = Number.NaN;
   const consumerCpu: Cpu[] = [];
   if (mode === 'alone') {
-    let m = await meter(client);
+    let m = await meter(client, E);
     const aggregator = startCounting(performance.now());
     await until(() => counted >= E);
     consumerCpu.push(await m());
     await aggregator.stop();
-    m = await meter(client);
+    m = await meter(client, E);
     const archiver = startArchiving(performance.now());
     await until(() => written >= E);
     consumerCpu.push(await m());
     await archiver.stop();
+  } else if (mode === 'split') {
+    // The archiver in a worker thread (its own event loop, bus connection and DuckDB), as a
+    // second pipeline process with ALLOT_PIPELINE_STAGES=archive would run it.
+    const worker = new Worker(new URL('./pipeline/archiver-thread.ts', import.meta.url), {
+      workerData: { ...place, dir, events: E, flushMs: ARCHIVE_FLUSH_MS },
+    });
+    const next = (type: string) =>
+      new Promise<void>((resolve, reject) => {
+        const on = (msg: { type: string }) => {
+          if (msg.type !== type) return;
+          worker.off('message', on);
+          resolve();
+        };
+        worker.on('message', on);
+        worker.once('error', reject);
+      });
+    await next('ready');
+    const m = await meter(client, E);
+    const t0 = performance.now();
+    const aggregator = startCounting(t0);
+    const archived = next('done').then(() => {
+      written = E;
+      archiverMs = performance.now() - t0;
+    });
+    worker.postMessage({ type: 'start' });
+    await until(() => counted >= E && written >= E);
+    if (counted >= E && written >= E) bothMs = performance.now() - t0;
+    consumerCpu.push(await m());
+    await aggregator.stop();
+    const stopped = next('stopped');
+    worker.postMessage({ type: 'stop' });
+    await Promise.race([Promise.all([archived, stopped]), sleep(30_000)]);
+    await worker.terminate();
   } else {
-    const m = await meter(client);
+    const m = await meter(client, E);
     const t0 = performance.now();
     const aggregator = startCounting(t0);
     const archiver = startArchiving(t0);
@@ -355,7 +319,8 @@ try {
       process.stderr.write(`run ${r}, ${name}…\n`);
       const alone = await phase(name, 'alone', r, events);
       const both = await phase(name, 'both', r, events);
-      runs.push({ bus: name, repeat: r, alone, both });
+      const split = await phase(name, 'split', r, events);
+      runs.push({ bus: name, repeat: r, alone, both, split });
     }
   }
 } finally {
@@ -370,7 +335,7 @@ console.log(
 );
 const us = (c: Cpu | undefined) =>
   c === undefined ? ' | ' : `${c.nodeUs.toFixed(1)} | ${c.redisUs.toFixed(1)}`;
-for (const { bus, repeat, alone, both } of runs) {
+for (const { bus, repeat, alone, both, split } of runs) {
   const row = (stage: string, v: string, cpu = ' | ') =>
     console.log(`| ${bus} | ${repeat} | ${stage} | ${v} | ${cpu} |`);
   row('publish', fmt(alone.publishPerSec), us(alone.publishCpu));
@@ -380,15 +345,19 @@ for (const { bus, repeat, alone, both } of runs) {
   row('aggregator, beside the archiver', fmt(both.aggregatorPerSec));
   row('archiver, beside the aggregator', fmt(both.archiverPerSec));
   row('**both**, side by side', `**${fmt(both.bothPerSec)}**`, us(both.consumerCpu[0]));
+  row('aggregator, archiver in a thread of its own', fmt(split.aggregatorPerSec));
+  row('archiver in its own thread', fmt(split.archiverPerSec));
+  row('**both, split** (own threads)', `**${fmt(split.bothPerSec)}**`, us(split.consumerCpu[0]));
 }
 console.log(
   '\n| bus | run | consumers | counters sum | Parquet rows | distinct ids | files | all there |\n|---|---|---|---|---|---|---|---|',
 );
 let ok = true;
-for (const { bus, repeat, alone, both } of runs) {
+for (const { bus, repeat, alone, both, split } of runs) {
   for (const [mode, r] of [
     ['one after the other', alone],
     ['side by side', both],
+    ['split (archiver thread)', split],
   ] as const) {
     const complete = r.counted === E && r.archivedRows === E && r.archivedIds === E;
     ok &&= complete;

@@ -153,7 +153,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     timer.unref();
     stops.push(async () => clearInterval(timer));
   }
-  if (serves.pipeline) {
+  if (serves.pipeline && config.pipelineStages.count) {
     const aggregator = startAggregator({
       bus,
       batching:
@@ -181,9 +181,9 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       },
     });
     stops.push(() => aggregator.stop());
-    if (archiveStore !== null) {
-      await startArchiving({ config, bus, archiveStore, metrics, eventLog, logger, now, stops });
-    }
+  }
+  if (serves.pipeline && config.pipelineStages.archive && archiveStore !== null) {
+    await startArchiving({ config, bus, archiveStore, metrics, eventLog, logger, now, stops });
   }
   // Events logged but not archived before a crash (or a kill) go through the pipeline again:
   // after the consumers subscribed, before anything is served.

@@ -84,6 +84,11 @@ export interface AllotConfig {
   workers: number;
   /** How long the aggregator gathers events before one counting write (0 = per bus batch). */
   countIntervalMs: number;
+  /**
+   * What a process consuming events runs: the aggregator (`count`), the archiver (`archive`)
+   * or both. A fleet may run them in separate `pipeline` processes, each on its own core.
+   */
+  pipelineStages: { count: boolean; archive: boolean };
   /** How long a process gathers the events it emits before one bus publish (0 = per tick). */
   publishLingerMs: number;
   /** Live counters: every event (`exact`) or a confidence-driven sample (`auto`). */
@@ -221,6 +226,13 @@ export function loadConfig(
     problems.push(`role ${role} needs ALLOT_BUS=redis or nats (events cross processes)`);
   }
 
+  const stageList = (str('ALLOT_PIPELINE_STAGES') ?? 'count,archive').split(',').map((x) => x.trim());
+  const pipelineStages = { count: stageList.includes('count'), archive: stageList.includes('archive') };
+  if (stageList.some((x) => x !== 'count' && x !== 'archive') || stageList.length === 0)
+    problems.push('ALLOT_PIPELINE_STAGES must list count, archive or both (comma-separated)');
+  if (role === 'all' && !(pipelineStages.count && pipelineStages.archive))
+    problems.push('ALLOT_PIPELINE_STAGES: one process (role all) runs both stages');
+
   const samplingMode = (str('ALLOT_SAMPLING') ?? (bus === 'memory' ? 'exact' : 'auto')) as 'exact' | 'auto';
   if (samplingMode !== 'exact' && samplingMode !== 'auto')
     problems.push('ALLOT_SAMPLING must be exact or auto');
@@ -348,6 +360,7 @@ export function loadConfig(
       return v === 'true';
     })(str('ALLOT_TRUST_PROXY')),
     countIntervalMs: int('ALLOT_COUNT_INTERVAL_MS', bus === 'memory' ? 0 : 500, 0, 60_000),
+    pipelineStages,
     publishLingerMs: int('ALLOT_PUBLISH_LINGER_MS', bus === 'memory' ? 0 : 20, 0, 5000),
   };
   if (config.workers > 1 && role !== 'decision') {

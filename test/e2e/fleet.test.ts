@@ -56,6 +56,7 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
   const procs: FleetProcess[] = [];
   let manager!: FleetProcess;
   let deciders: FleetProcess[] = [];
+  let pipelines: FleetProcess[] = [];
   const api = async <T>(
     method: string,
     path: string,
@@ -73,15 +74,24 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
   beforeAll(async () => {
     manager = await startRole('manager', env); // creates the schema first
     procs.push(manager);
+    // With NATS the pipeline runs as two processes, one per stage (ALLOT_PIPELINE_STAGES).
+    const pipelineEnvs =
+      bus === 'nats'
+        ? [
+            { ...env, ALLOT_PIPELINE_STAGES: 'count' },
+            { ...env, ALLOT_PIPELINE_STAGES: 'archive' },
+          ]
+        : [env];
     const rest = await Promise.all([
       startRole('decision', env),
       startRole('decision', env),
       startRole('decision', env),
-      startRole('pipeline', env),
+      ...pipelineEnvs.map((e) => startRole('pipeline', e)),
       startRole('controller', env),
     ]);
     procs.push(...rest);
     deciders = rest.slice(0, 3);
+    pipelines = rest.slice(3, 3 + pipelineEnvs.length);
   }, 120_000);
 
   afterAll(async () => {
@@ -151,6 +161,33 @@ describe.each(['redis', 'nats'] as const)('a fleet of processes, events on %s', 
     expect(c.reasons).toContain('targeting');
     expect(c.share, report).toBeGreaterThanOrEqual(0.99 * c.achievableShare!);
   }, 600_000);
+
+  it('pipeline stages: what each pipeline process counts and archives (nats: one process per stage)', async () => {
+    // Runs after the targets test: its events have gone through the pipeline.
+    const metric = async (p: FleetProcess, name: string): Promise<number> => {
+      const text = await (await fetch(`${p.url}/metrics`)).text();
+      return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    };
+    const archived = async () => Promise.all(pipelines.map((p) => metric(p, 'allot_events_archived_total')));
+    // The archiver writes every ALLOT_ARCHIVE_FLUSH_MS (5 s).
+    const end = Date.now() + 30_000;
+    while ((await archived()).every((n) => n === 0) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 500));
+    const counted = await Promise.all(pipelines.map((p) => metric(p, 'allot_events_counted_total')));
+    const written = await archived();
+    if (bus === 'nats') {
+      expect({ counted: counted[0]! > 0, archived: written[0] }).toEqual({ counted: true, archived: 0 });
+      expect({ counted: counted[1], archived: written[1]! > 0 }).toEqual({ counted: 0, archived: true });
+    } else {
+      expect({ counted: counted[0]! > 0, archived: written[0]! > 0 }).toEqual({
+        counted: true,
+        archived: true,
+      });
+    }
+  });
 
   it('a frequency cap holds across the decision servers (3 per user, not 3 per server)', async () => {
     await api(

@@ -49,6 +49,24 @@ describe('archive configuration', () => {
     expect(problems({ ALLOT_EVENT_LOG_COMMIT_MS: 'soon' }).join()).toMatch(/ALLOT_EVENT_LOG_COMMIT_MS/);
   });
 
+  it('pipeline stages: both by default; a fleet pipeline process may run one; one process runs both', () => {
+    const fleet = { ALLOT_REDIS_URL: 'redis://127.0.0.1:6379', ALLOT_BUS: 'redis', ALLOT_ROLE: 'pipeline' };
+    expect(load({}).pipelineStages).toEqual({ count: true, archive: true });
+    expect(load({ ...fleet, ALLOT_PIPELINE_STAGES: 'count' }).pipelineStages).toEqual({
+      count: true,
+      archive: false,
+    });
+    expect(load({ ...fleet, ALLOT_PIPELINE_STAGES: 'archive' }).pipelineStages).toEqual({
+      count: false,
+      archive: true,
+    });
+    expect(problems({ ...fleet, ALLOT_PIPELINE_STAGES: 'count,index' }).join()).toMatch(
+      /ALLOT_PIPELINE_STAGES/,
+    );
+    expect(problems({ ...fleet, ALLOT_PIPELINE_STAGES: ',' }).join()).toMatch(/ALLOT_PIPELINE_STAGES/);
+    expect(problems({ ALLOT_PIPELINE_STAGES: 'count' }).join()).toMatch(/\(role all\) runs both/);
+  });
+
   it('no archive: no event log either; a broker needs none', () => {
     expect(load({ ALLOT_ARCHIVE_DIR: 'off' }).eventLogDir).toBeNull();
     expect(load({ ALLOT_BUS: 'redis', ALLOT_REDIS_URL: 'redis://127.0.0.1:6379' }).eventLogDir).toBeNull();
