@@ -236,7 +236,7 @@ async function phase(busName: BusName, mode: Mode, repeat: number, events: Allot
   } else if (mode === 'split') {
     // The archiver in a worker thread (its own event loop, bus connection and DuckDB), as a
     // second pipeline process with ALLOT_PIPELINE_STAGES=archive would run it.
-    const worker = new Worker(new URL('./pipeline/archiver-thread.ts', import.meta.url), {
+    const worker = new Worker(new URL('./pipeline/archiver-thread.mjs', import.meta.url), {
       workerData: { ...place, dir, events: E, flushMs: ARCHIVE_FLUSH_MS },
     });
     const next = (type: string) =>
