@@ -12,7 +12,9 @@
 //  3. a second bus instance (the pipeline process's side) runs the aggregator (Redis counter
 //     store, exact counting, a 500 ms count interval as `ALLOT_COUNT_INTERVAL_MS` defaults with a
 //     broker) and the archiver (Parquet into a local folder, `ALLOT_ARCHIVE_FLUSH_MS` 5 s) side
-//     by side, until the aggregator has counted and the archiver written every event;
+//     by side, until the aggregator has counted and the archiver written every event; then, on
+//     a third stream, `split`: the archiver in a worker thread of its own (pipeline/
+//     archiver-thread.ts), as a second pipeline process with ALLOT_PIPELINE_STAGES=archive;
 //  4. both results are checked: the Redis counters sum to `--events` and DuckDB counts
 //     `--events` distinct ids (and rows) in the Parquet files.
 // The Redis prefix, the stream and the temporary folder are removed afterwards, on error too.
