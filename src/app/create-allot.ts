@@ -318,26 +318,28 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   let closing: Promise<void> | null = null;
   /** The shutdown step under way: named in the error when the shutdown times out. */
   let step = 'starting';
+  const shutdownSteps: Array<[string, () => Promise<unknown>]> = [
+    ['controller', () => controller.stop()],
+    ['HTTP server (requests in flight)', () => app.close()],
+    ['event publisher drain', () => publisher.drain()],
+    ['bus', () => bus.close()],
+    [
+      'archiving and analytics',
+      async () => {
+        for (const stop of stops) await stop();
+      },
+    ],
+    ['counters', () => counters.close()],
+    ['pipeline', () => pipeline.close()],
+    ['archive store', async () => archiveStore?.close()],
+    ['config store', () => store.close()],
+  ];
   const shutdown = async (): Promise<void> => {
     planSource.stop();
-    step = 'controller';
-    await controller.stop();
-    step = 'HTTP server (requests in flight)';
-    await app.close();
-    step = 'event publisher drain';
-    await publisher.drain();
-    step = 'bus';
-    await bus.close();
-    step = 'archiving and analytics';
-    for (const stop of stops) await stop();
-    step = 'counters';
-    await counters.close();
-    step = 'pipeline';
-    await pipeline.close();
-    step = 'archive store';
-    await archiveStore?.close();
-    step = 'config store';
-    await store.close();
+    for (const [name, run] of shutdownSteps) {
+      step = name;
+      await run();
+    }
   };
 
   return {

@@ -228,7 +228,7 @@ export function loadConfig(
 
   const stageList = (str('ALLOT_PIPELINE_STAGES') ?? 'count,archive').split(',').map((x) => x.trim());
   const pipelineStages = { count: stageList.includes('count'), archive: stageList.includes('archive') };
-  if (stageList.some((x) => x !== 'count' && x !== 'archive') || stageList.length === 0)
+  if (stageList.some((x) => x !== 'count' && x !== 'archive'))
     problems.push('ALLOT_PIPELINE_STAGES must list count, archive or both (comma-separated)');
   if (role === 'all' && !(pipelineStages.count && pipelineStages.archive))
     problems.push('ALLOT_PIPELINE_STAGES: one process (role all) runs both stages');

@@ -127,7 +127,7 @@ export async function openEventLog(opts: {
   /**
    * Least time between the starts of two write + fdatasync rounds (default 0). Under load the
    * appends of this interval share one flush: at 2K events/s in 1-event appends a flush per
-   * append cost ~135 µs of CPU per event here (1,400 fdatasyncs/s), 5 ms ~30. An append after a
+   * append cost ~124–135 µs of CPU per event here (1,150–1,430 fdatasyncs/s), 5 ms ~45. An append after a
    * quiet spell is written at once; the wait only applies to back-to-back rounds.
    */
   commitIntervalMs?: number;

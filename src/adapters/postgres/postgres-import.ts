@@ -1,12 +1,7 @@
 import type pg from 'pg';
+import { importReferences } from '../../core/domain/import-references.js';
 import type { ConfigImportBatch, ConfigImportResult } from '../../core/ports/config-store.js';
-import {
-  adToRow,
-  type ConfigTables,
-  importError,
-  importProblems,
-  importReferences,
-} from '../sql/config-schema.js';
+import { adToRow, type ConfigTables, importError, importProblems } from '../sql/config-schema.js';
 
 /**
  * Rows per bulk statement. Each column is bound as one array parameter and expanded with

@@ -214,16 +214,6 @@ export interface IdLookup {
   has(id: string): boolean;
 }
 
-/** Every ad and placement id an import batch writes or refers to: what to look up first. */
-export function importReferences(batch: ConfigImportBatch): { adIds: string[]; placementIds: string[] } {
-  const adIds = new Set(batch.ads.map((a) => a.id));
-  for (const p of batch.placements) if (p.fallbackAdId !== null) adIds.add(p.fallbackAdId);
-  for (const set of batch.targets) for (const x of set.targets) adIds.add(x.adId);
-  const placementIds = new Set(batch.placements.map((p) => p.id));
-  for (const set of batch.targets) placementIds.add(set.placementId);
-  return { adIds: [...adIds], placementIds: [...placementIds] };
-}
-
 /** Marks the second and later uses of an id, in index order, as problems; returns the ids. */
 function firstUses(ids: readonly string[], path: (i: number) => string, problems: Problem[]): Set<string> {
   const first = new Map<string, number>();
@@ -236,7 +226,8 @@ function firstUses(ids: readonly string[], path: (i: number) => string, problems
 }
 
 /**
- * The referential problems of an import batch, given which of `importReferences(batch)` the
+ * The referential problems of an import batch, given which of `importReferences(batch)`
+ * (src/core/domain/import-references.ts) the
  * store holds: repeated ids, and references to ads or placements in neither store nor batch.
  */
 export function importProblems(

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Ad } from '../../core/domain/ad.js';
 import type { ConfigSnapshot } from '../../core/domain/config-snapshot.js';
+import { importReferences } from '../../core/domain/import-references.js';
 import type { Placement, Target, TargetSet } from '../../core/domain/placement.js';
 import type { ConfigImportBatch, ConfigImportResult, ConfigStore } from '../../core/ports/config-store.js';
 import {
@@ -18,7 +19,6 @@ import {
   copyPlacement,
   importError,
   importProblems,
-  importReferences,
   inUseError,
   missingFallbackError,
   normalizeAd,
