@@ -98,6 +98,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   // JSON only: anything else is refused with 415 rather than validated as a string.
   app.removeContentTypeParser('text/plain');
   installErrorHandler(app, (code) => deps.metrics.rejects.inc({ code }));
+  closeConnectionsOnClose(app);
 
   await app.register(swagger, {
     openapi: {
@@ -150,4 +151,25 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   }
   return app;
+}
+
+/**
+ * On close, Node's server closes the idle keep-alive connections, but a connection busy with a
+ * request stays open after its response, until the client leaves or the keep-alive timeout
+ * (72 s) ends it, and `close()` waits for it: under load a graceful stop overran its deadline.
+ * Once closing, every response asks its client to close (`Connection: close`), and connections
+ * that went idle without one are closed every 50 ms until the server is down.
+ */
+function closeConnectionsOnClose(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    const reaper = setInterval(() => app.server.closeIdleConnections(), 50).unref();
+    app.server.once('close', () => clearInterval(reaper));
+    done();
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 }

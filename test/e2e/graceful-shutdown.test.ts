@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -111,5 +113,54 @@ describe('graceful shutdown under load (embedded, no event log)', () => {
         `${refused} requests refused while closing, exit ${code} after ${shutdownMs} ms; ` +
         `archived ${decisions.size} decisions and ${impressions.size} impressions, each once`,
     );
+  });
+});
+
+// A keep-alive connection busy with a request when SIGTERM comes: Node keeps it open after the
+// response (until the 72 s keep-alive timeout), and the stop waited for it past its deadline.
+describe('graceful shutdown with a request in flight on a keep-alive connection', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'allot-shutdown-ka-'));
+  let proc: CliProcess | null = null;
+  afterAll(() => {
+    proc?.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers it with Connection: close and exits 0 well before the keep-alive timeout', {
+    timeout: 60_000,
+  }, async () => {
+    const p = runCli(['start'], {
+      PORT: '0',
+      ALLOT_DATA_DIR: dataDir,
+      ALLOT_ADMIN_TOKEN: TOKEN,
+      ALLOT_SHUTDOWN_TIMEOUT_MS: '5000',
+    });
+    proc = p;
+    const [, base] = await waitForOutput(p, /running at (http:\/\/\S+)/);
+    const { hostname, port } = new URL(base!);
+    // Headers and half the body now (the request is routed and in flight), the rest after SIGTERM.
+    const body = JSON.stringify({ placementId: 'nowhere', userId: 'u1' });
+    const socket = connect({ host: hostname, port: Number(port) });
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (b) => {
+      answer += b;
+    });
+    const closed = once(socket, 'close');
+    socket.write(
+      `POST /v1/decisions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write(body.slice(10));
+    await closed; // the server ends the connection after its answer
+    const code = await p.exited;
+    const ms = Date.now() - t0;
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /); // unknown placement: answered, not refused
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect({ code, output: code === 0 ? '' : p.output().slice(-2000) }).toEqual({ code: 0, output: '' });
+    expect(ms).toBeLessThan(5000);
   });
 });
