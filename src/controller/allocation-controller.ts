@@ -20,8 +20,12 @@ interface Tracked {
 }
 
 const FIRST_STEP_MS = 100;
-/** A step gives the event loop a turn after this much work, so decisions keep being served. */
-const SLICE_MS = 10;
+/**
+ * A step gives the event loop a turn after this much work, so decisions keep being served: a
+ * request arriving during a slice waits for its end, so the slice bounds the latency the
+ * controller adds (10 ms slices put the embedded server's p99 above 10 ms at 10K decisions/s).
+ */
+const SLICE_MS = 2;
 /**
  * At most this share of wall time goes to stepping: after a step that took d, the next one
  * waits d × (1 / share − 1). A plan too large to step every interval (10,000 placements ≈ 3 s

@@ -3,8 +3,8 @@ import { compilePlanSteps, withWeights } from '../core/plan/compile-plan.js';
 import { EMPTY_PLAN, type Plan } from '../core/plan/plan.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
 
-/** Longest stretch of compiling between two turns of the event loop. */
-const SLICE_MS = 10;
+/** Longest stretch of compiling between two turns of the event loop (latency added to requests). */
+const SLICE_MS = 5;
 
 /**
  * Holds the current compiled plan for the hot path and replaces it by reference when the

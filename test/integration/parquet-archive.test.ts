@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderArchiveStore } from '../../src/adapters/file/folder-archive-store.js';
 import { createS3ArchiveStore } from '../../src/adapters/s3/s3-archive-store.js';
@@ -114,6 +115,45 @@ describe.each(['folder', 's3'] as const)('Parquet archive on the %s store (DuckD
     const firstHour = batch.filter((e) => e.ts < T + H);
     expect(await counts(where, T, T + H)).toEqual(truth(firstHour));
     await archive.close();
+  });
+
+  it('every column reads back exactly: quotes, newlines, commas, non-ASCII and null user ids, ms timestamps', async () => {
+    const where = LOCATIONS[kind]();
+    const archive = await createParquetArchive({ store: where.open(), stagingDir: newDir('staging') });
+    const odd = ['it\'s', 'say "hi"', 'a,b', 'line\nbreak', 'tab\tand\\slash', 'ünïcødé 広告 🙂', '{"json":1}', null];
+    const batch: AllotEvent[] = odd.map((userId, i) => ({
+      id: `x${i}:d`,
+      type: 'decision',
+      ts: T + 12_345 + i, // millisecond precision
+      decisionId: `x${i}`,
+      placementId: `p'${i}`,
+      adId: `a"${i}`,
+      userId,
+    }));
+    await archive.write(batch);
+    await archive.close();
+    const glob = join(await where.localCopy(), 'events', '**', '*.parquet').replaceAll("'", "''");
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll(
+      `SELECT id, type, epoch_ms(ts) AS ts, decision_id, placement_id, ad_id, user_id, schema_version
+         FROM read_parquet('${glob}') ORDER BY id`,
+    );
+    const rows = reader.getRowObjectsJS();
+    connection.closeSync();
+    instance.closeSync();
+    expect(rows).toEqual(
+      batch.map((e) => ({
+        id: e.id,
+        type: e.type,
+        ts: BigInt(e.ts),
+        decision_id: e.decisionId,
+        placement_id: e.placementId,
+        ad_id: e.adId,
+        user_id: e.userId,
+        schema_version: 1,
+      })),
+    );
   });
 
   it('a replayed batch replaces its own files; a regrouped replay is read once per event id', async () => {
