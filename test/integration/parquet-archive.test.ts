@@ -120,7 +120,16 @@ describe.each(['folder', 's3'] as const)('Parquet archive on the %s store (DuckD
   it('every column reads back exactly: quotes, newlines, commas, non-ASCII and null user ids, ms timestamps', async () => {
     const where = LOCATIONS[kind]();
     const archive = await createParquetArchive({ store: where.open(), stagingDir: newDir('staging') });
-    const odd = ['it\'s', 'say "hi"', 'a,b', 'line\nbreak', 'tab\tand\\slash', 'ünïcødé 広告 🙂', '{"json":1}', null];
+    const odd = [
+      "it's",
+      'say "hi"',
+      'a,b',
+      'line\nbreak',
+      'tab\tand\\slash',
+      'ünïcødé 広告 🙂',
+      '{"json":1}',
+      null,
+    ];
     const batch: AllotEvent[] = odd.map((userId, i) => ({
       id: `x${i}:d`,
       type: 'decision',
