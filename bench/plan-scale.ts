@@ -40,6 +40,7 @@ import { createMemoryMixStore } from '../src/adapters/memory/memory-mix-store.js
 import type { ConfigSnapshot } from '../src/core/domain/config-snapshot.js';
 import { compilePlan } from '../src/core/plan/compile-plan.js';
 import type { Plan } from '../src/core/plan/plan.js';
+import { createMixSampleGate } from '../src/core/sampling/mix-sample-gate.js';
 import { SelectorState } from '../src/core/selection/selector-state.js';
 import type { RequestContext } from '../src/core/targeting/targeting-rule.js';
 import { createDecide } from '../src/decision/decide.js';
@@ -155,7 +156,8 @@ async function throughput(plan: Plan, placements: number, spread: number) {
     newId: randomUUID,
     publicUrl: '',
     mix: createMemoryMixStore({ halfLifeMs: 600_000 }),
-    mixSampleEvery: 1,
+    // Mix sampling as configured by default (ALLOT_MIX_SAMPLE_EVERY=1, ALLOT_MIX_SAMPLES_PER_SECOND=1000).
+    mixSample: createMixSampleGate({ every: 1, perSecond: 1000 }),
   });
   const reqs = requests(placements, spread, Math.max(20_000, spread * 4));
   const yieldToLoop = () => new Promise((r) => setImmediate(r));

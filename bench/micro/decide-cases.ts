@@ -31,7 +31,13 @@ export const decideCases: Case[] = [
         import('../../src/decision/decide.js'),
       ]);
       const plan = compilePlan(snapshot());
-      const decide = createDecide({
+      // Every decision sampled into the mix (the worst case). Trees before the sample gate took
+      // `mixSampleEvery`; both are passed so that `--against` an older ref runs the same case.
+      const mixSample = await import('../../src/core/sampling/mix-sample-gate.js').then(
+        (m) => m.createMixSampleGate({ every: 1, perSecond: 0 }),
+        () => undefined,
+      );
+      const deps = {
         plan: () => plan,
         selector: new SelectorState(),
         frequency: createMemoryFrequencyStore({ pendingMs: 960_000 }),
@@ -42,7 +48,9 @@ export const decideCases: Case[] = [
         publicUrl: '',
         mix: createMemoryMixStore({ halfLifeMs: 600_000 }),
         mixSampleEvery: 1,
-      });
+        mixSample,
+      };
+      const decide = createDecide(deps as unknown as Parameters<typeof createDecide>[0]);
       let k = 0;
       return (n) => {
         let filled = 0;

@@ -12,6 +12,7 @@ import {
   createAllocationController,
 } from '../controller/allocation-controller.js';
 import type { ConfigStore } from '../core/ports/config-store.js';
+import { createMixSampleGate } from '../core/sampling/mix-sample-gate.js';
 import { SelectorState } from '../core/selection/selector-state.js';
 import { createDecide } from '../decision/decide.js';
 import { createPlanSource, type PlanSource } from '../decision/plan-source.js';
@@ -286,7 +287,10 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
             newId: randomUUID,
             publicUrl: config.publicUrl ?? '',
             mix,
-            mixSampleEvery: config.mixSampleEvery,
+            mixSample: createMixSampleGate({
+              every: config.mixSampleEvery,
+              perSecond: config.mixSamplesPerSecond,
+            }),
           }),
           handleBeacon: createBeaconService({
             signer,

@@ -36,8 +36,10 @@ export interface AllotConfig {
   controlIntervalMs: number;
   /** Half-life of the observed request mix (eligibility samples). */
   mixHalfLifeSeconds: number;
-  /** Sample the eligibility of one decision in this many. */
+  /** Sample the eligibility of one decision in this many (at least). */
   mixSampleEvery: number;
+  /** Thin the mix sampling further so that a process samples about this many a second (0: no limit). */
+  mixSamplesPerSecond: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   decisionBodyLimitBytes: number;
   managerBodyLimitBytes: number;
@@ -320,6 +322,7 @@ export function loadConfig(
     controlIntervalMs: int('ALLOT_CONTROL_INTERVAL_MS', 1000, 100, 600_000),
     mixHalfLifeSeconds: int('ALLOT_MIX_HALF_LIFE_SECONDS', 600, 10, 86_400),
     mixSampleEvery: int('ALLOT_MIX_SAMPLE_EVERY', 1, 1, 1_000_000),
+    mixSamplesPerSecond: int('ALLOT_MIX_SAMPLES_PER_SECOND', 1000, 0, 10_000_000),
     logLevel,
     decisionBodyLimitBytes: int('ALLOT_DECISION_BODY_LIMIT_BYTES', 16_384, 256, 1_048_576),
     managerBodyLimitBytes: int('ALLOT_MANAGER_BODY_LIMIT_BYTES', 262_144, 1024, 16_777_216),

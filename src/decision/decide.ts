@@ -2,6 +2,7 @@ import { eventId } from '../core/events/allot-event.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { FrequencyStore } from '../core/ports/frequency-store.js';
 import type { MixStore } from '../core/ports/mix-store.js';
+import type { MixSampleGate } from '../core/sampling/mix-sample-gate.js';
 import { describeEligibility } from '../core/selection/describe-eligibility.js';
 import { type DecisionRequest, selectAd } from '../core/selection/select-ad.js';
 import type { SelectorState } from '../core/selection/selector-state.js';
@@ -26,8 +27,8 @@ export interface DecideDeps {
   publicUrl: string;
   /** Where sampled eligibility goes (the observed request mix). */
   mix: Pick<MixStore, 'record'>;
-  /** Sample one request in this many (1 = all). */
-  mixSampleEvery: number;
+  /** Which requests are sampled into the mix (`createMixSampleGate`). */
+  mixSample: MixSampleGate;
 }
 
 const EMPTY_CONTEXT: RequestContext = Object.freeze({});
@@ -46,7 +47,6 @@ export function createDecide(deps: DecideDeps) {
   const clickPrefix = `","clickUrl":"${base}/v1/events/click?t=`;
   // Reused across calls: selection is synchronous, so one request object is enough.
   const req: DecisionRequest = { userId: null, context: EMPTY_CONTEXT, nowMs: 0 };
-  let sampleCountdown = deps.mixSampleEvery;
   // A sampled request's eligibility, evaluated once for the mix and reused by the selection.
   let known = new Uint8Array(64);
 
@@ -73,8 +73,7 @@ export function createDecide(deps: DecideDeps) {
     req.context = context ?? EMPTY_CONTEXT;
     req.nowMs = nowMs;
     let sampled: Uint8Array | undefined;
-    if (--sampleCountdown === 0) {
-      sampleCountdown = deps.mixSampleEvery;
+    if (deps.mixSample.take(nowMs)) {
       if (known.length < placement.candidates.length) known = new Uint8Array(placement.candidates.length);
       sampled = known;
       const key = describeEligibility(placement, req, deps.frequency, sampled);

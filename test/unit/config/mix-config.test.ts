@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { type ConfigError, loadConfig } from '../../../src/config/config.js';
+
+const load = (env: Record<string, string>) => loadConfig({ ALLOT_DATA_DIR: '/data', ...env }, '/cwd');
+const problems = (env: Record<string, string>): string[] => {
+  try {
+    load(env);
+    return [];
+  } catch (e) {
+    return (e as ConfigError).problems;
+  }
+};
+
+describe('request-mix sampling configuration', () => {
+  it('defaults: every decision, thinned above 1,000 samples a second; 0 lifts the limit', () => {
+    expect(load({})).toMatchObject({ mixSampleEvery: 1, mixSamplesPerSecond: 1000 });
+    expect(load({ ALLOT_MIX_SAMPLES_PER_SECOND: '0', ALLOT_MIX_SAMPLE_EVERY: '4' })).toMatchObject({
+      mixSampleEvery: 4,
+      mixSamplesPerSecond: 0,
+    });
+  });
+
+  it('refuses values out of range, listing each', () => {
+    const p = problems({ ALLOT_MIX_SAMPLES_PER_SECOND: '-1', ALLOT_MIX_SAMPLE_EVERY: '0' });
+    expect(p.some((x) => x.startsWith('ALLOT_MIX_SAMPLES_PER_SECOND'))).toBe(true);
+    expect(p.some((x) => x.startsWith('ALLOT_MIX_SAMPLE_EVERY'))).toBe(true);
+  });
+});
