@@ -91,11 +91,16 @@ describe('embedded process killed mid-flush', () => {
         impressions: rows.reduce((s, r) => s + r.impressions, 0),
       };
     };
-    // The replayed log reaches the archive within a few flushes.
+    // The replayed log reaches the archive within a few flushes: wait until the report holds
+    // every acknowledged impression and has stopped moving (the replay may still be landing in
+    // another file when the impressions are complete), so that it and the SQL below read the
+    // same archive.
     let counts = await report();
-    for (let i = 0; i < 50 && counts.impressions < acked.size; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      counts = await report();
+    for (let i = 0, same = 0; i < 60 && (counts.impressions < acked.size || same < 2); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const next = await report();
+      same = next.decisions === counts.decisions && next.impressions === counts.impressions ? same + 1 : 0;
+      counts = next;
     }
     // Which impressions the archive holds, each once: every acknowledged one, plus at most the
     // beacons that were in flight (received and logged, the answer lost with the process).
