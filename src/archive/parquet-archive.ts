@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { AllotEvent } from '../core/events/allot-event.js';
@@ -8,7 +8,7 @@ import { type DuckDbSettings, duckDbConfig } from './duckdb-settings.js';
 
 const HOUR_MS = 3_600_000;
 
-/** Events encoded between yields to the event loop. */
+/** Rows appended between yields to the event loop. */
 const APPEND_SLICE = 2000;
 
 /** Version of the archived event schema (a column of every file, and part of file names). */
@@ -98,40 +98,37 @@ export async function createParquetArchive(opts: {
 }
 
 /**
- * Writes the events as newline-delimited JSON next to `file`, then has DuckDB COPY that to one
- * Parquet file. The JSON lines are the only work on the event loop (~1 µs an event, built in
- * slices); the file write runs on libuv's pool and the conversion inside DuckDB's own threads
- * (`connection.run` is asynchronous), so a large batch no longer blocks the decisions served by
- * the same process the way row-by-row appending did (a synchronous `appender.closeSync()` of
- * 10–20 ms per batch, ~7 % of a saturated embedded server).
+ * Appends the events to a fresh temporary table and COPYs it to one Parquet file. (Writing the
+ * batch as NDJSON for DuckDB's `read_json` instead, to get the conversion off the event loop,
+ * was measured worse: 11 vs 8.5 µs of CPU and 6.6 vs 5.2 µs of event-loop time per event,
+ * 95K vs 128K events/s — building and writing the text costs more than the appender's calls.)
  */
 async function copyToParquet(connection: DuckDBConnection, events: readonly AllotEvent[], file: string) {
-  const lines = `${file}.ndjson`;
-  const chunks: string[] = [];
-  for (let from = 0; from < events.length; from += APPEND_SLICE) {
-    if (from > 0) await new Promise((r) => setImmediate(r));
-    const to = Math.min(events.length, from + APPEND_SLICE);
-    let chunk = '';
-    for (let i = from; i < to; i++) {
-      const e = events[i]!;
-      // Only the archived fields, whatever else a bus put on the object.
-      chunk += `${JSON.stringify({ i: e.id, y: e.type, t: e.ts, d: e.decisionId, p: e.placementId, a: e.adId, u: e.userId })}\n`;
-    }
-    chunks.push(chunk);
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE batch (id VARCHAR, type VARCHAR, ts_ms BIGINT, decision_id VARCHAR,
+       placement_id VARCHAR, ad_id VARCHAR, user_id VARCHAR)`,
+  );
+  const appender = await connection.createAppender('batch');
+  let row = 0;
+  for (const e of events) {
+    // Appending is synchronous: yield now and then, so a large batch does not hold up the
+    // decisions served by the same process.
+    if (++row % APPEND_SLICE === 0) await new Promise((r) => setImmediate(r));
+    appender.appendVarchar(e.id);
+    appender.appendVarchar(e.type);
+    appender.appendBigInt(BigInt(e.ts));
+    appender.appendVarchar(e.decisionId);
+    appender.appendVarchar(e.placementId);
+    appender.appendVarchar(e.adId);
+    if (e.userId === null) appender.appendNull();
+    else appender.appendVarchar(e.userId);
+    appender.endRow();
   }
-  await writeFile(lines, chunks);
-  try {
-    await connection.run(
-      `COPY (SELECT i AS id, y AS type, make_timestamp(t * 1000) AS ts, d AS decision_id, p AS placement_id,
-               a AS ad_id, u AS user_id, ${ARCHIVE_SCHEMA_VERSION}::INTEGER AS schema_version
-             FROM read_json(${sqlString(lines)}, format = 'newline_delimited',
-               columns = {i: 'VARCHAR', y: 'VARCHAR', t: 'BIGINT', d: 'VARCHAR', p: 'VARCHAR', a: 'VARCHAR', u: 'VARCHAR'})
-             ORDER BY ts)
-       TO ${sqlString(file)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
-    );
-  } finally {
-    await rm(lines, { force: true });
-  }
+  appender.closeSync();
+  await connection.run(
+    `COPY (SELECT id, type, make_timestamp(ts_ms * 1000) AS ts, decision_id, placement_id, ad_id, user_id,
+             ${ARCHIVE_SCHEMA_VERSION}::INTEGER AS schema_version
+           FROM batch ORDER BY ts)
+     TO '${file.replaceAll("'", "''")}' (FORMAT PARQUET, COMPRESSION ZSTD)`,
+  );
 }
-
-const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
