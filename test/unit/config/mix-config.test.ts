@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfigError, loadConfig } from '../../../src/config/config.js';
-
-const load = (env: Record<string, string>) => loadConfig({ ALLOT_DATA_DIR: '/data', ...env }, '/cwd');
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    load(env);
-    return [];
-  } catch (e) {
-    return (e as ConfigError).problems;
-  }
-};
+import { loadTestConfig as load, configProblems as problems } from '../../support/load-config.js';
 
 describe('request-mix sampling configuration', () => {
   it('defaults: every decision, thinned above 1,000 samples a second; 0 lifts the limit', () => {

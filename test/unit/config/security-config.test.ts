@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfigError, loadConfig } from '../../../src/config/config.js';
-
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig({ ALLOT_DATA_DIR: '/data', ...env }, '/cwd');
-    return [];
-  } catch (e) {
-    return (e as ConfigError).problems;
-  }
-};
+import { loadConfig } from '../../../src/config/config.js';
+import { configProblems as problems } from '../../support/load-config.js';
 
 describe('token and key configuration', () => {
   it('several admin tokens (rotation), read-only tokens, beacon keys with ids', () => {

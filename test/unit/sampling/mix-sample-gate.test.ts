@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from '../../../src/core/random/mulberry32.js';
 import { createMixSampleGate } from '../../../src/core/sampling/mix-sample-gate.js';
-
-/** Deterministic uniform [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Runs `perSecond` decisions a second, evenly spread, for `seconds`; samples taken per second. */
 function drive(gate: ReturnType<typeof createMixSampleGate>, perSecond: number, seconds: number, t0 = 0) {
