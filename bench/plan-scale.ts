@@ -156,8 +156,8 @@ async function throughput(plan: Plan, placements: number, spread: number) {
     newId: randomUUID,
     publicUrl: '',
     mix: createMemoryMixStore({ halfLifeMs: 600_000 }),
-    // Mix sampling as configured by default (ALLOT_MIX_SAMPLE_EVERY=1, ALLOT_MIX_SAMPLES_PER_SECOND=1000).
-    mixSample: createMixSampleGate({ every: 1, perSecond: 1000 }),
+    // Mix sampling as configured by default (every decision: ALLOT_MIX_SAMPLE_EVERY=1, no rate limit).
+    mixSample: createMixSampleGate({ every: 1, perSecond: 0 }),
   });
   const reqs = requests(placements, spread, Math.max(20_000, spread * 4));
   const yieldToLoop = () => new Promise((r) => setImmediate(r));

@@ -38,7 +38,7 @@ export interface AllotConfig {
   mixHalfLifeSeconds: number;
   /** Sample the eligibility of one decision in this many (at least). */
   mixSampleEvery: number;
-  /** Thin the mix sampling further so that a process samples about this many a second (0: no limit). */
+  /** Opt-in: thin the mix sampling so that a process samples about this many a second (0, the default: no limit). */
   mixSamplesPerSecond: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   decisionBodyLimitBytes: number;
@@ -322,7 +322,7 @@ export function loadConfig(
     controlIntervalMs: int('ALLOT_CONTROL_INTERVAL_MS', 1000, 100, 600_000),
     mixHalfLifeSeconds: int('ALLOT_MIX_HALF_LIFE_SECONDS', 600, 10, 86_400),
     mixSampleEvery: int('ALLOT_MIX_SAMPLE_EVERY', 1, 1, 1_000_000),
-    mixSamplesPerSecond: int('ALLOT_MIX_SAMPLES_PER_SECOND', 1000, 0, 10_000_000),
+    mixSamplesPerSecond: int('ALLOT_MIX_SAMPLES_PER_SECOND', 0, 0, 10_000_000),
     logLevel,
     decisionBodyLimitBytes: int('ALLOT_DECISION_BODY_LIMIT_BYTES', 16_384, 256, 1_048_576),
     managerBodyLimitBytes: int('ALLOT_MANAGER_BODY_LIMIT_BYTES', 262_144, 1024, 16_777_216),

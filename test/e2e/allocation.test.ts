@@ -76,92 +76,84 @@ describe('allocation engine through HTTP', () => {
   }, 300_000);
 
   it('what-if: judges proposed targets on recent traffic, refuses invalid ones, saves nothing', async () => {
-    // An instance of its own that samples every decision into the request mix: this test counts
-    // the samples exactly, and by default a process thins its sampling for a second after a
-    // burst such as the first test's (ALLOT_MIX_SAMPLES_PER_SECOND).
-    const s = await startAllot({ ALLOT_MIX_SAMPLES_PER_SECOND: '0' });
-    try {
-      for (const ad of [
-        imageAd('de1', { targeting: { key: 'country', in: ['DE'] } }),
-        imageAd('de2', { targeting: { key: 'country', in: ['DE'] } }),
-        imageAd('any1'),
-        imageAd('fill'),
-      ]) {
-        expect((await s.call('POST', '/v1/ads', ad)).status).toBe(201);
-      }
-      await s.call('POST', '/v1/placements', {
-        id: 'side',
-        name: 'Side',
-        fallbackAdId: 'fill',
-        window: { lengthHours: 24, timeZone: 'Europe/Berlin' },
-      });
-      const proposal = {
-        targets: [
-          { adId: 'de1', share: 0.3 },
-          { adId: 'de2', share: 0.3 },
-          { adId: 'any1', share: 0.2 },
-        ],
-      };
-      type WhatIf = {
-        feasible: boolean | null;
-        basis: { sampledRequests: number };
-        ads: Array<{ adId: string; achievableShare: number | null; reasons: string[] }>;
-      };
-      const before = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', proposal);
-      expect(before.status).toBe(200);
-      expect(before.body.feasible).toBeNull();
-      expect(before.body.basis.sampledRequests).toBe(0);
-
-      // Traffic: 40 % DE, every ad rendered. Two DE-only ads at 30 % each overbook the DE segment.
-      for (let i = 0; i < 500; i++) {
-        const res = await s.call(
-          'POST',
-          '/v1/decisions',
-          { placementId: 'side', context: { country: i % 5 < 2 ? 'DE' : 'US' } },
-          { admin: false },
-        );
-        expect(res.status).toBe(200);
-        expect((await fetch(`${s.base}${((await res.json()) as Decision).impressionUrl}`)).status).toBe(204);
-      }
-      await s.allot.controller.step();
-      const after = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', proposal);
-      expect(after.body.feasible).toBe(false);
-      expect(after.body.basis.sampledRequests).toBe(500);
-      const by = new Map(after.body.ads.map((a) => [a.adId, a]));
-      expect(by.get('de1')!.reasons).toEqual(['overbooked']);
-      expect(by.get('de2')!.reasons).toEqual(['overbooked']);
-      expect(by.get('any1')!.reasons).toEqual([]);
-      expect(by.get('any1')!.achievableShare).toBeCloseTo(0.2, 6);
-      expect(by.get('de1')!.achievableShare!).toBeCloseTo(by.get('de2')!.achievableShare!, 6);
-      expect(by.get('de1')!.achievableShare!).toBeLessThan(0.3);
-
-      const ok = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', {
-        targets: [
-          { adId: 'de1', share: 0.3 },
-          { adId: 'any1', share: 0.2 },
-        ],
-      });
-      expect(ok.body.feasible).toBe(true);
-
-      const bad = await s.json<{ error: { problems: Array<{ path: string }> } }>(
-        'POST',
-        '/v1/placements/side/targets/check',
-        {
-          targets: [
-            { adId: 'ghost', share: 0.9 },
-            { adId: 'de1', share: 0.3 },
-          ],
-        },
-      );
-      expect(bad.status).toBe(400);
-      expect(bad.body.error.problems.map((p) => p.path)).toEqual(['/targets/0/adId', '/targets']);
-      expect((await s.json<{ version: number }>('GET', '/v1/placements/side/targets')).body.version).toBe(0);
-
-      const status = (await s.json<{ window: { start: string } }>('GET', '/v1/placements/side/status')).body;
-      const offsetH = (24 - new Date(status.window.start).getUTCHours()) % 24;
-      expect([1, 2]).toContain(offsetH);
-    } finally {
-      await s.stop();
+    for (const ad of [
+      imageAd('de1', { targeting: { key: 'country', in: ['DE'] } }),
+      imageAd('de2', { targeting: { key: 'country', in: ['DE'] } }),
+      imageAd('any1'),
+      imageAd('fill'),
+    ]) {
+      expect((await s.call('POST', '/v1/ads', ad)).status).toBe(201);
     }
+    await s.call('POST', '/v1/placements', {
+      id: 'side',
+      name: 'Side',
+      fallbackAdId: 'fill',
+      window: { lengthHours: 24, timeZone: 'Europe/Berlin' },
+    });
+    const proposal = {
+      targets: [
+        { adId: 'de1', share: 0.3 },
+        { adId: 'de2', share: 0.3 },
+        { adId: 'any1', share: 0.2 },
+      ],
+    };
+    type WhatIf = {
+      feasible: boolean | null;
+      basis: { sampledRequests: number };
+      ads: Array<{ adId: string; achievableShare: number | null; reasons: string[] }>;
+    };
+    const before = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', proposal);
+    expect(before.status).toBe(200);
+    expect(before.body.feasible).toBeNull();
+    expect(before.body.basis.sampledRequests).toBe(0);
+
+    // Traffic: 40 % DE, every ad rendered. Two DE-only ads at 30 % each overbook the DE segment.
+    for (let i = 0; i < 500; i++) {
+      const res = await s.call(
+        'POST',
+        '/v1/decisions',
+        { placementId: 'side', context: { country: i % 5 < 2 ? 'DE' : 'US' } },
+        { admin: false },
+      );
+      expect(res.status).toBe(200);
+      expect((await fetch(`${s.base}${((await res.json()) as Decision).impressionUrl}`)).status).toBe(204);
+    }
+    await s.allot.controller.step();
+    const after = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', proposal);
+    expect(after.body.feasible).toBe(false);
+    expect(after.body.basis.sampledRequests).toBe(500);
+    const by = new Map(after.body.ads.map((a) => [a.adId, a]));
+    expect(by.get('de1')!.reasons).toEqual(['overbooked']);
+    expect(by.get('de2')!.reasons).toEqual(['overbooked']);
+    expect(by.get('any1')!.reasons).toEqual([]);
+    expect(by.get('any1')!.achievableShare).toBeCloseTo(0.2, 6);
+    expect(by.get('de1')!.achievableShare!).toBeCloseTo(by.get('de2')!.achievableShare!, 6);
+    expect(by.get('de1')!.achievableShare!).toBeLessThan(0.3);
+
+    const ok = await s.json<WhatIf>('POST', '/v1/placements/side/targets/check', {
+      targets: [
+        { adId: 'de1', share: 0.3 },
+        { adId: 'any1', share: 0.2 },
+      ],
+    });
+    expect(ok.body.feasible).toBe(true);
+
+    const bad = await s.json<{ error: { problems: Array<{ path: string }> } }>(
+      'POST',
+      '/v1/placements/side/targets/check',
+      {
+        targets: [
+          { adId: 'ghost', share: 0.9 },
+          { adId: 'de1', share: 0.3 },
+        ],
+      },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.problems.map((p) => p.path)).toEqual(['/targets/0/adId', '/targets']);
+    expect((await s.json<{ version: number }>('GET', '/v1/placements/side/targets')).body.version).toBe(0);
+
+    const status = (await s.json<{ window: { start: string } }>('GET', '/v1/placements/side/status')).body;
+    const offsetH = (24 - new Date(status.window.start).getUTCHours()) % 24;
+    expect([1, 2]).toContain(offsetH);
   });
 });

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { loadTestConfig as load, configProblems as problems } from '../../support/load-config.js';
 
 describe('request-mix sampling configuration', () => {
-  it('defaults: every decision, thinned above 1,000 samples a second; 0 lifts the limit', () => {
-    expect(load({})).toMatchObject({ mixSampleEvery: 1, mixSamplesPerSecond: 1000 });
-    expect(load({ ALLOT_MIX_SAMPLES_PER_SECOND: '0', ALLOT_MIX_SAMPLE_EVERY: '4' })).toMatchObject({
+  it('defaults: every decision, no rate limit; thinning is opt-in', () => {
+    expect(load({})).toMatchObject({ mixSampleEvery: 1, mixSamplesPerSecond: 0 });
+    expect(load({ ALLOT_MIX_SAMPLES_PER_SECOND: '1000', ALLOT_MIX_SAMPLE_EVERY: '4' })).toMatchObject({
       mixSampleEvery: 4,
-      mixSamplesPerSecond: 0,
+      mixSamplesPerSecond: 1000,
     });
   });
 
