@@ -30,7 +30,6 @@
 // waits that long after the first decision (the controller ramps its first steps up over ~30 s).
 // The configuration builders are in bench/scale/scale-config.ts, the --http/--store/--import runs in
 // bench/scale/through-server.ts.
-import { randomUUID } from 'node:crypto';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createMemoryCounterStore } from '../src/adapters/memory/memory-counter-store.js';
@@ -44,6 +43,7 @@ import { createMixSampleGate } from '../src/core/sampling/mix-sample-gate.js';
 import { SelectorState } from '../src/core/selection/selector-state.js';
 import type { RequestContext } from '../src/core/targeting/targeting-rule.js';
 import { createDecide } from '../src/decision/decide.js';
+import { newDecisionId } from '../src/decision/new-decision-id.js';
 import { startAggregator } from '../src/pipeline/aggregator.js';
 import { createEventPublisher } from '../src/pipeline/event-publisher.js';
 import { createBeaconSigner } from '../src/tracking/beacon-token.js';
@@ -153,7 +153,7 @@ async function throughput(plan: Plan, placements: number, spread: number) {
     signer: createBeaconSigner(new Map([['k1', Buffer.from('bench-beacon-secret-0123456789abcdef')]]), 'k1'),
     publisher,
     now,
-    newId: randomUUID,
+    newId: newDecisionId,
     publicUrl: '',
     mix: createMemoryMixStore({ halfLifeMs: 600_000 }),
     // Mix sampling as configured by default (every decision: ALLOT_MIX_SAMPLE_EVERY=1, no rate limit).

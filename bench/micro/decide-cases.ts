@@ -37,6 +37,11 @@ export const decideCases: Case[] = [
         (m) => m.createMixSampleGate({ every: 1, perSecond: 0 }),
         () => undefined,
       );
+      // Decision ids as `createAllot` makes them (`newDecisionId`; `randomUUID` in older trees).
+      const newId = await import('../../src/decision/new-decision-id.js').then(
+        (m) => m.newDecisionId,
+        () => randomUUID,
+      );
       const deps = {
         plan: () => plan,
         selector: new SelectorState(),
@@ -44,7 +49,7 @@ export const decideCases: Case[] = [
         signer: createBeaconSigner(BEACON_KEYS(), 'k1'),
         publisher: createEventPublisher(createMemoryEventBus()),
         now: Date.now,
-        newId: randomUUID,
+        newId,
         publicUrl: '',
         mix: createMemoryMixStore({ halfLifeMs: 600_000 }),
         mixSampleEvery: 1,

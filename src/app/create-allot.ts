@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
@@ -15,6 +14,7 @@ import type { ConfigStore } from '../core/ports/config-store.js';
 import { createMixSampleGate } from '../core/sampling/mix-sample-gate.js';
 import { SelectorState } from '../core/selection/selector-state.js';
 import { createDecide } from '../decision/decide.js';
+import { newDecisionId } from '../decision/new-decision-id.js';
 import { createPlanSource, type PlanSource } from '../decision/plan-source.js';
 import { createAdService } from '../manager/ad-service.js';
 import type { Clock } from '../manager/clock.js';
@@ -284,7 +284,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
             signer,
             publisher,
             now,
-            newId: randomUUID,
+            newId: newDecisionId,
             publicUrl: config.publicUrl ?? '',
             mix,
             mixSample: createMixSampleGate({
