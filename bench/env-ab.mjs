@@ -7,6 +7,9 @@
 //   node bench/env-ab.mjs --variants '{"default":{},"no-archive":{"ALLOT_ARCHIVE_DIR":"off"}}'
 //       [--rounds 4] [--duration 4] [--connections 64] [--placements 100] [--ads 20]
 //
+// Old vs new code: a variant with {"ALLOT_BENCH_BIN": "<other checkout>/bin/allot.js"} runs that
+// build (`git worktree add /tmp/base <ref> && cd /tmp/base && npm ci && npm run build`).
+//
 // Each variant is a set of environment variables for a fresh Allot (embedded, 100 × 20 plan
 // seeded through the import), warmed with 1 s of wrk, then measured for --duration seconds.
 // Prints per run and the medians: req/s, p99, main-thread user/system CPU µs per request, the

@@ -7,14 +7,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProcess, stopProcess } from './processes.mjs';
 
-/** `profileDir`: the process writes a V8 CPU profile there when it exits (`--cpu-prof`). */
+/**
+ * `profileDir`: the process writes a V8 CPU profile there when it exits (`--cpu-prof`).
+ * `ALLOT_BENCH_BIN` (among the variables or in the environment) runs another build (an old checkout's bin/allot.js).
+ */
 const allot = (name, env, profileDir = null) =>
   startProcess(
     name,
     process.execPath,
     [
       ...(profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
-      'bin/allot.js',
+      env.vars.ALLOT_BENCH_BIN ?? process.env.ALLOT_BENCH_BIN ?? 'bin/allot.js',
       'start',
       ...(env.role ? ['--role', env.role] : []),
     ],

@@ -1,8 +1,10 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { ReconciliationJob } from '../analytics/reconciliation-job.js';
+import type { ErrorCode } from '../core/errors.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { Decide } from '../decision/decide.js';
 import type { AdService } from '../manager/ad-service.js';
@@ -13,16 +15,19 @@ import type { ReportService } from '../manager/report-service.js';
 import type { StatusService } from '../manager/status-service.js';
 import { AdSchema, CreativeSchema } from '../schemas/ad-schema.js';
 import { ErrorResponseSchema } from '../schemas/common-schema.js';
+import { DecisionRequestSchema } from '../schemas/decision-schema.js';
 import { PlacementSchema, TargetSetSchema } from '../schemas/placement-schema.js';
 import { StatusSchema } from '../schemas/status-schema.js';
 import { TargetingRuleSchema } from '../schemas/targeting-schema.js';
 import type { HandleBeacon } from '../tracking/beacon-service.js';
 import { createAdminAuth } from './admin-auth.js';
+import { type BodyValidator, createDecisionFastPath } from './decision-fast-path.js';
 import { frameworkErrors, installErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { registerAdRoutes } from './routes/ad-routes.js';
 import { registerBeaconRoutes } from './routes/beacon-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
+import { createDecisionResponder } from './routes/decision-responder.js';
 import { registerDecisionRoutes } from './routes/decision-routes.js';
 import { registerImportRoutes } from './routes/import-routes.js';
 import { registerOpsRoutes } from './routes/ops-routes.js';
@@ -80,6 +85,28 @@ const SHARED_SCHEMAS = [
 
 /** The HTTP server: public decision/beacon endpoints, the manager API, docs and operations. */
 export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const validatorCompiler = createValidatorCompiler(SHARED_SCHEMAS);
+  const onReject = (code: ErrorCode) => deps.metrics.rejects.inc({ code });
+  const respond =
+    deps.decisions === null ? null : createDecisionResponder(deps.decisions.decide, deps.metrics);
+  let closing = false;
+  const fastPath =
+    respond === null
+      ? null
+      : createDecisionFastPath({
+          respond,
+          validate: validatorCompiler({
+            schema: DecisionRequestSchema,
+            httpPart: 'body',
+            method: 'POST',
+            url: '/v1/decisions',
+          }) as BodyValidator,
+          bodyLimit: deps.decisionBodyLimitBytes,
+          onReject,
+          log: deps.logger,
+          closing: () => closing,
+        });
+
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // No log line per request on the hot path; errors are still logged.
@@ -89,16 +116,33 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     frameworkErrors,
     trustProxy: deps.trustProxy ?? false,
     forceCloseConnections: 'idle',
+    // Decisions go to the fast path first; everything it does not take goes to Fastify.
+    serverFactory: (handler, options) => {
+      const opts = options as ServerTimeouts;
+      const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+        if (fastPath === null || !fastPath(req, res)) handler(req, res);
+      });
+      // What Fastify sets on a server it creates itself.
+      server.keepAliveTimeout = opts.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = opts.requestTimeout ?? 0;
+      server.setTimeout(opts.connectionTimeout ?? 0);
+      if (opts.maxRequestsPerSocket !== undefined && opts.maxRequestsPerSocket > 0) {
+        server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+      }
+      return server;
+    },
   });
-  app.setValidatorCompiler(createValidatorCompiler(SHARED_SCHEMAS));
+  app.setValidatorCompiler(validatorCompiler);
   // Responses are serialised with JSON.stringify; response schemas document the API (and tests
   // check responses against them). The decision response is built from precompiled fragments.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
   // JSON only: anything else is refused with 415 rather than validated as a string.
   app.removeContentTypeParser('text/plain');
-  installErrorHandler(app, (code) => deps.metrics.rejects.inc({ code }));
-  closeConnectionsOnClose(app);
+  installErrorHandler(app, onReject);
+  closeConnectionsOnClose(app, () => {
+    closing = true;
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -119,7 +163,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Every role answers /healthz and /metrics; the rest depends on what this process serves.
   registerOpsRoutes(app, deps.metrics, deps.plan);
   if (deps.decisions !== null) {
-    registerDecisionRoutes(app, deps.decisions.decide, deps.metrics, deps.decisionBodyLimitBytes);
+    registerDecisionRoutes(app, respond!, deps.metrics, deps.decisionBodyLimitBytes);
     await registerBeaconRoutes(
       app,
       deps.decisions.handleBeacon,
@@ -153,6 +197,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   return app;
 }
 
+/** The options Fastify hands `serverFactory` with its defaults resolved (fastify/lib/server.js). */
+interface ServerTimeouts {
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  connectionTimeout?: number;
+  maxRequestsPerSocket?: number;
+}
+
 /**
  * On close, Node's server closes the idle keep-alive connections, but a connection busy with a
  * request stays open after its response, until the client leaves or the keep-alive timeout
@@ -160,10 +212,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
  * Once closing, every response asks its client to close (`Connection: close`), and connections
  * that went idle without one are closed every 50 ms until the server is down.
  */
-function closeConnectionsOnClose(app: FastifyInstance): void {
+function closeConnectionsOnClose(app: FastifyInstance, onClosing: () => void): void {
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
+    onClosing();
     const reaper = setInterval(() => app.server.closeIdleConnections(), 50).unref();
     app.server.once('close', () => clearInterval(reaper));
     done();

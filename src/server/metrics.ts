@@ -18,6 +18,11 @@ export function createMetrics() {
       buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025],
       registers: [registry],
     }),
+    decisionsViaFramework: new Counter({
+      name: 'allot_decision_requests_slow_path_total',
+      help: 'Decision requests the fast path left to Fastify (chunked, empty or oversized bodies, other content types, shutdown)',
+      registers: [registry],
+    }),
     beacons: new Counter({
       name: 'allot_beacons_total',
       help: 'Beacons by kind and result (accepted, malformed, badSignature, expired, unknownAd, unavailable)',

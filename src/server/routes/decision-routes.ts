@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Decide, DecisionOutcome } from '../../decision/decide.js';
 import { errorResponses } from '../../schemas/common-schema.js';
 import {
   type DecisionRequestBody,
@@ -8,18 +7,21 @@ import {
 } from '../../schemas/decision-schema.js';
 import { sendError } from '../error-handler.js';
 import type { Metrics } from '../metrics.js';
-
-/** Decisions timed into `allot_decision_duration_seconds`: one in this many. */
-export const TIMED_EVERY = 8;
+import type { DecisionReply, DecisionResponder } from './decision-responder.js';
 
 /** Public endpoints are called from any publisher page. */
 export const corsPublic = (reply: FastifyReply): FastifyReply =>
   reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
 
-/** Public API: `POST /v1/decisions`, the hot path. */
+/**
+ * Public API: `POST /v1/decisions`, the hot path. Over HTTP most requests are answered by the
+ * decision fast path in front of Fastify (`decision-fast-path.ts`); this route answers the rest
+ * (chunked or empty bodies, other content types, a server shutting down), `inject`, and
+ * documents the endpoint. Both give the same answers (test/integration/decision-fast-path.test.ts).
+ */
 export function registerDecisionRoutes(
   app: FastifyInstance,
-  decide: Decide,
+  respond: DecisionResponder,
   metrics: Metrics,
   bodyLimit: number,
 ): void {
@@ -45,44 +47,22 @@ export function registerDecisionRoutes(
           ...errorResponses(400, 404, 413, 415),
         },
       },
+      // Errors too: a publisher's page can read why its request was refused.
+      onRequest: (_req, reply, done) => {
+        metrics.decisionsViaFramework.inc();
+        corsPublic(reply);
+        done();
+      },
     },
     (req, reply) => {
-      const { placementId, userId } = req.body;
-      const wait = decide.prepare(placementId, userId);
-      if (wait === null) return respond(req.body, reply);
-      return wait.then(() => respond(req.body, reply));
+      const out = respond(req.body);
+      return out instanceof Promise ? out.then((r) => send(reply, r)) : send(reply, out);
     },
   );
+}
 
-  // Label lookups resolved once: `inc({ result })` would hash the labels on every request.
-  const filled = metrics.decisions.labels('filled');
-  const noFill = metrics.decisions.labels('no_fill');
-  const unknownPlacement = metrics.decisions.labels('unknown_placement');
-
-  // One decision in TIMED_EVERY is timed into the histogram: its distribution is the same, and
-  // prom-client's observe (label checks and hashing per call) cost ~2 % of a saturated server.
-  let timeCountdown = TIMED_EVERY;
-
-  function respond({ placementId, userId, context }: DecisionRequestBody, reply: FastifyReply) {
-    let out: DecisionOutcome;
-    if (--timeCountdown === 0) {
-      timeCountdown = TIMED_EVERY;
-      const t0 = performance.now();
-      out = decide(placementId, userId, context);
-      metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
-    } else {
-      out = decide(placementId, userId, context);
-    }
-    corsPublic(reply);
-    if (out.kind === 'filled') {
-      filled.inc();
-      return reply.type('application/json; charset=utf-8').send(out.json);
-    }
-    if (out.kind === 'noFill') {
-      noFill.inc();
-      return reply.code(204).send();
-    }
-    unknownPlacement.inc();
-    return sendError(reply, 'ALLOT_ERR_PLACEMENT_NOT_FOUND', `placement "${placementId}" not found`);
-  }
+function send(reply: FastifyReply, out: DecisionReply) {
+  if (out.status === 200) return reply.type('application/json; charset=utf-8').send(out.json);
+  if (out.status === 204) return reply.code(204).send();
+  return sendError(reply, out.code, out.message);
 }
