@@ -21,12 +21,10 @@ import { StatusSchema } from '../schemas/status-schema.js';
 import { TargetingRuleSchema } from '../schemas/targeting-schema.js';
 import type { HandleBeacon } from '../tracking/beacon-service.js';
 import { createAdminAuth } from './admin-auth.js';
-import { createBeaconFastPath } from './beacon-fast-path.js';
 import { type BodyValidator, createDecisionFastPath } from './decision-fast-path.js';
 import { frameworkErrors, installErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { registerAdRoutes } from './routes/ad-routes.js';
-import { createBeaconResponder } from './routes/beacon-responder.js';
 import { registerBeaconRoutes } from './routes/beacon-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { createDecisionResponder } from './routes/decision-responder.js';
@@ -89,42 +87,25 @@ const SHARED_SCHEMAS = [
 export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const validatorCompiler = createValidatorCompiler(SHARED_SCHEMAS);
   const onReject = (code: ErrorCode) => deps.metrics.rejects.inc({ code });
+  const respond =
+    deps.decisions === null ? null : createDecisionResponder(deps.decisions.decide, deps.metrics);
   let closing = false;
-  const isClosing = () => closing;
-  // The public endpoints' work, shared by their Fastify routes and their fast paths.
-  const publicApi =
-    deps.decisions === null
+  const fastPath =
+    respond === null
       ? null
-      : {
-          decision: createDecisionResponder(deps.decisions.decide, deps.metrics),
-          beacon: createBeaconResponder(deps.decisions.handleBeacon, deps.metrics, deps.logger),
-        };
-  const fastPaths: Array<(req: IncomingMessage, res: ServerResponse) => boolean> = [];
-  if (publicApi !== null) {
-    fastPaths.push(
-      createDecisionFastPath({
-        respond: publicApi.decision,
-        validate: validatorCompiler({
-          schema: DecisionRequestSchema,
-          httpPart: 'body',
-          method: 'POST',
-          url: '/v1/decisions',
-        }) as BodyValidator,
-        bodyLimit: deps.decisionBodyLimitBytes,
-        onReject,
-        log: deps.logger,
-        closing: isClosing,
-      }),
-    );
-    // A rate limit is Fastify's plugin's to apply: rate-limited beacons all go through Fastify.
-    if ((deps.beaconRateLimitPerMinute ?? null) === null) {
-      fastPaths.push(createBeaconFastPath({ respond: publicApi.beacon, closing: isClosing }));
-    }
-  }
-  const takenByFastPath = (req: IncomingMessage, res: ServerResponse): boolean => {
-    for (let i = 0; i < fastPaths.length; i++) if (fastPaths[i]!(req, res)) return true;
-    return false;
-  };
+      : createDecisionFastPath({
+          respond,
+          validate: validatorCompiler({
+            schema: DecisionRequestSchema,
+            httpPart: 'body',
+            method: 'POST',
+            url: '/v1/decisions',
+          }) as BodyValidator,
+          bodyLimit: deps.decisionBodyLimitBytes,
+          onReject,
+          log: deps.logger,
+          closing: () => closing,
+        });
 
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -135,11 +116,11 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     frameworkErrors,
     trustProxy: deps.trustProxy ?? false,
     forceCloseConnections: 'idle',
-    // Decisions and beacons go to their fast paths first; what they do not take goes to Fastify.
+    // Decisions go to the fast path first; everything it does not take goes to Fastify.
     serverFactory: (handler, options) => {
       const opts = options as ServerTimeouts;
       const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-        if (!takenByFastPath(req, res)) handler(req, res);
+        if (fastPath === null || !fastPath(req, res)) handler(req, res);
       });
       // What Fastify sets on a server it creates itself.
       server.keepAliveTimeout = opts.keepAliveTimeout ?? 72_000;
@@ -181,9 +162,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // Every role answers /healthz and /metrics; the rest depends on what this process serves.
   registerOpsRoutes(app, deps.metrics, deps.plan);
-  if (publicApi !== null) {
-    registerDecisionRoutes(app, publicApi.decision, deps.metrics, deps.decisionBodyLimitBytes);
-    await registerBeaconRoutes(app, publicApi.beacon, deps.metrics, deps.beaconRateLimitPerMinute ?? null);
+  if (deps.decisions !== null) {
+    registerDecisionRoutes(app, respond!, deps.metrics, deps.decisionBodyLimitBytes);
+    await registerBeaconRoutes(
+      app,
+      deps.decisions.handleBeacon,
+      deps.metrics,
+      deps.beaconRateLimitPerMinute ?? null,
+    );
     registerTagRoutes(app);
   }
   const m = deps.manager;

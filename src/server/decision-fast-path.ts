@@ -38,7 +38,7 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
  * method, a body without Content-Length or over the limit, another content type, a shutting
  * down server — and Fastify answers those. The errors it does give (invalid JSON, invalid body,
  * unknown placement, an internal fault) have the route's codes, bodies and headers, checked
- * against the route by test/integration/fast-paths.test.ts.
+ * against the route by test/integration/decision-fast-path.test.ts.
  */
 export function createDecisionFastPath(deps: DecisionFastPathDeps) {
   const { respond, validate, bodyLimit } = deps;

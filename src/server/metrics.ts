@@ -18,10 +18,9 @@ export function createMetrics() {
       buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025],
       registers: [registry],
     }),
-    slowPath: new Counter({
-      name: 'allot_slow_path_requests_total',
-      help: 'Decision and beacon requests the fast paths left to Fastify, by route (chunked, empty or oversized bodies, other content types, encoded or extra query parameters, rate limits, shutdown)',
-      labelNames: ['route'] as const,
+    decisionsViaFramework: new Counter({
+      name: 'allot_decision_requests_slow_path_total',
+      help: 'Decision requests the fast path left to Fastify (chunked, empty or oversized bodies, other content types, shutdown)',
       registers: [registry],
     }),
     beacons: new Counter({

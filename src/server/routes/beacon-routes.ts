@@ -2,27 +2,24 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AllotError } from '../../core/errors.js';
 import { errorResponses } from '../../schemas/common-schema.js';
-import type { BeaconKind } from '../../tracking/beacon-service.js';
+import type { BeaconKind, BeaconOutcome, HandleBeacon } from '../../tracking/beacon-service.js';
 import { sendError } from '../error-handler.js';
 import type { Metrics } from '../metrics.js';
-import type { BeaconReply, BeaconResponder } from './beacon-responder.js';
 import { corsPublic } from './decision-routes.js';
 
 const Query = Type.Object({
   t: Type.String({ minLength: 1, maxLength: 2048, description: 'Beacon token from the decision' }),
 });
+const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const tags = ['beacons'];
 
 /**
  * Public API: impression and click beacons. With `ratePerMinute`, each client IP may send that
  * many beacons a minute (per kind); more are refused with 429 and counted as `rateLimited`.
- * Over HTTP, beacons with a plain token are answered by the beacon fast path in front of
- * Fastify (`beacon-fast-path.ts`; not when rate limited); these routes answer the rest,
- * `inject`, and document the endpoints (test/integration/fast-paths.test.ts compares them).
  */
 export async function registerBeaconRoutes(
   app: FastifyInstance,
-  respond: BeaconResponder,
+  handle: HandleBeacon,
   metrics: Metrics,
   ratePerMinute: number | null = null,
 ): Promise<void> {
@@ -49,10 +46,25 @@ export async function registerBeaconRoutes(
         new AllotError('ALLOT_ERR_RATE_LIMITED', `too many beacons from this address; retry in ${ctx.after}`),
     });
   }
-  const slowPath = (_req: unknown, _reply: unknown, done: () => void) => {
-    metrics.slowPath.inc({ route: 'beacon' });
-    done();
+  const run = async (kind: BeaconKind, token: string, reply: FastifyReply): Promise<BeaconOutcome | null> => {
+    corsPublic(reply);
+    let out: BeaconOutcome;
+    try {
+      out = await handle(kind, token);
+    } catch (err) {
+      reply.log.error({ err }, 'beacon publish failed');
+      metrics.beacons.inc({ kind, result: 'unavailable' });
+      sendError(reply, 'ALLOT_ERR_UNAVAILABLE', 'the event could not be recorded; retry');
+      return null;
+    }
+    metrics.beacons.inc({ kind, result: out.ok ? 'accepted' : out.reason });
+    if (out.ok) return out;
+    if (out.reason === 'expired') sendError(reply, 'ALLOT_ERR_TOKEN_EXPIRED', 'the beacon token has expired');
+    else if (out.reason === 'unknownAd') sendError(reply, 'ALLOT_ERR_GONE', 'the ad no longer exists');
+    else sendError(reply, 'ALLOT_ERR_INVALID_TOKEN', 'the beacon token is invalid');
+    return null;
   };
+
   const impression = {
     tags,
     querystring: Query,
@@ -63,8 +75,11 @@ export async function registerBeaconRoutes(
   };
   app.get<{ Querystring: { t: string } }>(
     '/v1/events/impression',
-    { schema: { ...impression, summary: 'Impression beacon' }, ...limit('impression'), onRequest: slowPath },
-    async (req, reply) => send(reply, await respond('impression', req.query.t, 'pixel')),
+    { schema: { ...impression, summary: 'Impression beacon' }, ...limit('impression') },
+    async (req, reply) => {
+      if ((await run('impression', req.query.t, reply)) !== null) return reply.code(204).send();
+      return reply;
+    },
   );
   app.get<{ Querystring: { t: string } }>(
     '/v1/events/impression.gif',
@@ -75,9 +90,11 @@ export async function registerBeaconRoutes(
         response: { 200: { description: 'image/gif' }, ...errorResponses(400, 410, 503) },
       },
       ...limit('impression'),
-      onRequest: slowPath,
     },
-    async (req, reply) => send(reply, await respond('impression', req.query.t, 'gif')),
+    async (req, reply) => {
+      if ((await run('impression', req.query.t, reply)) !== null) return reply.type('image/gif').send(GIF);
+      return reply;
+    },
   );
   app.get<{ Querystring: { t: string } }>(
     '/v1/events/click',
@@ -89,16 +106,11 @@ export async function registerBeaconRoutes(
         response: { 302: { description: 'Redirect to the ad’s clickUrl' }, ...errorResponses(400, 410, 503) },
       },
       ...limit('click'),
-      onRequest: slowPath,
     },
-    async (req, reply) => send(reply, await respond('click', req.query.t, 'redirect')),
+    async (req, reply) => {
+      const out = await run('click', req.query.t, reply);
+      if (out?.ok && out.clickUrl !== null) return reply.redirect(out.clickUrl, 302);
+      return reply;
+    },
   );
-}
-
-function send(reply: FastifyReply, out: BeaconReply) {
-  corsPublic(reply);
-  if (out.status === 204) return reply.code(204).send();
-  if (out.status === 200) return reply.type('image/gif').send(out.gif);
-  if (out.status === 302) return reply.redirect(out.location, 302);
-  return sendError(reply, out.code, out.message);
 }

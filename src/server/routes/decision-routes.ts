@@ -17,7 +17,7 @@ export const corsPublic = (reply: FastifyReply): FastifyReply =>
  * Public API: `POST /v1/decisions`, the hot path. Over HTTP most requests are answered by the
  * decision fast path in front of Fastify (`decision-fast-path.ts`); this route answers the rest
  * (chunked or empty bodies, other content types, a server shutting down), `inject`, and
- * documents the endpoint. Both give the same answers (test/integration/fast-paths.test.ts).
+ * documents the endpoint. Both give the same answers (test/integration/decision-fast-path.test.ts).
  */
 export function registerDecisionRoutes(
   app: FastifyInstance,
@@ -49,7 +49,7 @@ export function registerDecisionRoutes(
       },
       // Errors too: a publisher's page can read why its request was refused.
       onRequest: (_req, reply, done) => {
-        metrics.slowPath.inc({ route: 'decision' });
+        metrics.decisionsViaFramework.inc();
         corsPublic(reply);
         done();
       },
