@@ -145,5 +145,7 @@ describe('decision fast path', () => {
     expect(await slowPathCount()).toBe(before + 1);
     const route = await viaFastify(body, headers);
     expect(stable(fast)).toEqual(stable(route));
+    // Refusals too: the publisher's page can read them.
+    expect(fast.headers['access-control-allow-origin']).toBe('*');
   });
 });
