@@ -29,6 +29,18 @@ describe('memory adapters: bounds', () => {
     expect((await store.read('p', 0, 10 * H)).get('a')?.impressions).toBe(1);
   });
 
+  it('the deduper keeps expiries in whole seconds: an id lives at most a second past its TTL', async () => {
+    const d = createMemoryDeduper();
+    const t0 = 1_780_000_000_123; // epoch ms, as the aggregator passes them
+    expect(await d.firstSeen(['a'], 900_000, t0)).toEqual([true]);
+    expect(await d.firstSeen(['b'], 900_000, t0 + 400)).toEqual([true]);
+    expect(await d.firstSeen(['a', 'b'], 900_000, t0 + 899_999)).toEqual([false, false]);
+    // `a` expires on time; `b`'s expiry was rounded up to the next whole second (+600 ms).
+    expect(await d.firstSeen(['a', 'b'], 900_000, t0 + 900_500)).toEqual([true, false]);
+    expect(await d.firstSeen(['b'], 900_000, t0 + 901_000)).toEqual([true]);
+    expect(d.size()).toBe(2);
+  });
+
   it('the deduper keeps at most maxEntries ids and counts early evictions', async () => {
     const d = createMemoryDeduper({ maxEntries: 100 });
     await d.firstSeen(

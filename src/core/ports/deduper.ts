@@ -4,7 +4,8 @@
  * script instead).
  *
  * Contract: `firstSeen(ids, ttlMs)` returns, per id, true the first time an id is offered
- * within `ttlMs`, false afterwards (ids repeated inside one call: only the first is true).
+ * within `ttlMs`, false afterwards (ids repeated inside one call: only the first is true). An
+ * adapter may remember an id up to a second longer (the memory one keeps whole seconds).
  * The TTL must be at least the beacon token lifetime: an expired token is refused upstream.
  */
 export interface Deduper {
