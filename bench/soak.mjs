@@ -11,7 +11,8 @@
 // evenly over the window, the impression beacons of the decisions answered in the previous window
 // (each once: a viewable impression some seconds after its decision). Per window it prints
 // decisions/s and beacons/s achieved, latency p50/p99 of each, errors (non-2xx, lost connections,
-// unanswered), the server's CPU (% of one core), RSS and heap.
+// unanswered), the server's CPU (% of one core), its time in GC pauses (% of the window, from
+// /metrics), RSS and V8 heap used (the rest of RSS is DuckDB's, buffers and code).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,8 @@ try {
     `soak ${new Date().toISOString()}: ${minutes} min, ${rate} decisions/s offered + their impressions, ` +
       `${values.placements}×${values.ads} plan, ${connections} connections per client, windows of ${every} s`,
   );
+  const gcSeconds = () => metric(port, 'allot_nodejs_gc_duration_seconds_sum');
+  let gcBefore = await gcSeconds();
   for (let w = 0; w < windows; w++) {
     const file = join(workDir, `impressions-${w}.json`);
     const procs = [allot.decision];
@@ -118,6 +121,9 @@ try {
           );
     const [d, b] = await Promise.all([decisions, beacons]);
     const cpu = cpuSince(before, procs);
+    const gcNow = await gcSeconds();
+    const gcPct = ((gcNow - gcBefore) / cpu.wallSeconds) * 100;
+    gcBefore = gcNow;
     pending = JSON.parse(readFileSync(file, 'utf8'));
     // Refused or failed (non-2xx, connection lost) vs never answered in time (not sent for want of
     // a free connection, or no answer within 5 s of the window's end): an overload shows as the latter.
@@ -137,6 +143,8 @@ try {
       unanswered: unanswered(d) + unanswered(b),
       cpuPct: (cpu.cpuSeconds[0] / cpu.wallSeconds) * 100,
       rssMiB: memory(allot.decision.pid),
+      heapMiB: Math.round((await metric(port, 'allot_nodejs_heap_size_used_bytes')) / 2 ** 20),
+      gcPct,
     };
     totals.decisions += row.decisionsOk;
     totals.beacons += row.beaconsOk;
@@ -168,13 +176,13 @@ try {
   const shed = await metric(port, 'allot_events_shed_total');
 
   console.log(
-    '\n| t (s) | decisions/s | p50 ms | p99 ms | beacons/s | p50 ms | p99 ms | failed | unanswered | server CPU % | RSS MiB |',
+    '\n| t (s) | decisions/s | p50 ms | p99 ms | beacons/s | p50 ms | p99 ms | failed | unanswered | server CPU % | GC % | RSS MiB | heap MiB |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(
       `| ${r.t} | ${fmt(r.decisions)} | ${fmt(r.dP50, 2)} | ${fmt(r.dP99, 2)} | ${fmt(r.beacons)} | ` +
-        `${fmt(r.bP50, 2)} | ${fmt(r.bP99, 2)} | ${r.failed} | ${r.unanswered} | ${fmt(r.cpuPct)} | ${r.rssMiB} |`,
+        `${fmt(r.bP50, 2)} | ${fmt(r.bP99, 2)} | ${r.failed} | ${r.unanswered} | ${fmt(r.cpuPct)} | ${fmt(r.gcPct, 1)} | ${r.rssMiB} | ${r.heapMiB} |`,
     );
   }
   console.log(

@@ -162,8 +162,8 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // Every role answers /healthz and /metrics; the rest depends on what this process serves.
   registerOpsRoutes(app, deps.metrics, deps.plan);
-  if (deps.decisions !== null) {
-    registerDecisionRoutes(app, respond!, deps.metrics, deps.decisionBodyLimitBytes);
+  if (deps.decisions !== null && respond !== null) {
+    registerDecisionRoutes(app, respond, deps.metrics, deps.decisionBodyLimitBytes);
     await registerBeaconRoutes(
       app,
       deps.decisions.handleBeacon,
