@@ -41,6 +41,26 @@ describe('memory adapters: bounds', () => {
     expect(d.size()).toBe(2);
   });
 
+  it('the deduper forgets the oldest first, and an id remembered again keeps its new expiry', async () => {
+    const d = createMemoryDeduper({ maxEntries: 20_000 });
+    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `e${from + i}`);
+    // 30,000 ids over 30 s (several queue chunks), TTL 10 s.
+    for (let s = 0; s < 30; s++) await d.firstSeen(ids(s * 1000, 1000), 10_000, s * 1000);
+    // Only the last ten seconds' are remembered; none was evicted early.
+    expect(d.size()).toBe(10_000);
+    expect(d.evicted()).toBe(0);
+    expect(await d.firstSeen(['e19999', 'e20000', 'e29999'], 10_000, 29_500)).toEqual([true, false, false]);
+    // e19999 is remembered again (until 40 s); its first entry expiring later must not drop it.
+    expect(await d.firstSeen(['e19999'], 10_000, 35_000)).toEqual([false]);
+    expect(await d.firstSeen(['e20000', 'e19999'], 10_000, 39_000)).toEqual([true, false]);
+    // Over the cap, the oldest go first (at the next call) and count as evicted.
+    await d.firstSeen(ids(100_000, 25_000), 10_000, 39_500);
+    expect(await d.firstSeen(['e124999'], 10_000, 39_600)).toEqual([false]);
+    expect(d.size()).toBe(20_000);
+    // All the first 30 s had expired by 39 s; e19999, e20000 and 5,000 of the batch were evicted.
+    expect(d.evicted()).toBe(5_002);
+  });
+
   it('the deduper keeps at most maxEntries ids and counts early evictions', async () => {
     const d = createMemoryDeduper({ maxEntries: 100 });
     await d.firstSeen(
