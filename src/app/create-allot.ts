@@ -70,7 +70,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
   const clock = opts.clock ?? systemClock;
   const now = () => clock.now();
-  const metrics = createMetrics();
+  let dedupStats: (() => { ids: number; evicted: number }) | null = null;
+  const metrics = createMetrics({ dedupStats: () => dedupStats?.() ?? null });
 
   const adminSecret = config.adminToken === null ? loadOrCreateSecret(config.dataDir, 'admin-token') : null;
   const admin = config.adminToken ?? adminSecret!.value;
@@ -87,6 +88,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
 
   const store = await openConfigStore(config);
   const pipeline = await openPipeline(config, logger);
+  dedupStats = pipeline.dedupStats;
   const { counters, mix, allocationState } = pipeline;
   const role = config.role;
   const serves = {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createMemoryAllocationStateStore } from '../adapters/memory/memory-allocation-state-store.js';
-import { createMemoryCounterStore } from '../adapters/memory/memory-counter-store.js';
+import { createMemoryCounterStore, type DedupStats } from '../adapters/memory/memory-counter-store.js';
 import { createMemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import { createMemoryMixStore } from '../adapters/memory/memory-mix-store.js';
 import type { ChangeNotifier } from '../adapters/redis/redis-change-notifier.js';
@@ -21,6 +21,8 @@ export interface Pipeline {
   sharedFrequency: FrequencyStore | null;
   /** Configuration change announcements between the processes of a fleet; null = one process. */
   changes: ChangeNotifier | null;
+  /** The in-process dedup window's size and early evictions; null when Redis dedups. */
+  dedupStats: (() => DedupStats) | null;
   /** Whether the state is shared with other processes (Redis), i.e. this may be one of a fleet. */
   shared: boolean;
   /** Closes what `openPipeline` opened (after the bus has drained). */
@@ -38,7 +40,8 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
   const onError = (err: unknown) => logger.warn({ err }, 'redis error');
   const closers: Array<() => Promise<void>> = [];
   const halfLifeMs = config.mixHalfLifeSeconds * 1000;
-  let counters: CounterStore = createMemoryCounterStore();
+  const memoryCounters = createMemoryCounterStore();
+  let counters: CounterStore = memoryCounters;
   let mix: MixStore = createMemoryMixStore({ halfLifeMs });
   let allocationState: AllocationStateStore = createMemoryAllocationStateStore();
   let bus: EventBus | null = null;
@@ -88,6 +91,7 @@ export async function openPipeline(config: AllotConfig, logger: Logger): Promise
     allocationState,
     sharedFrequency,
     changes,
+    dedupStats: counters === memoryCounters ? memoryCounters.dedupStats : null,
     shared: config.redisUrl !== null,
     async close() {
       for (const close of closers.reverse()) await close();

@@ -1,8 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one Allot instance (own registry: several apps may share a process). */
-export function createMetrics() {
+export function createMetrics(
+  opts: {
+    /** The in-process dedup window, read at each scrape (null: none, Redis dedups). */
+    dedupStats?: () => { ids: number; evicted: number } | null;
+  } = {},
+) {
   const registry = new Registry();
+  const dedup = () => opts.dedupStats?.() ?? null;
   collectDefaultMetrics({ register: registry, prefix: 'allot_' });
   return {
     registry,
@@ -71,6 +77,24 @@ export function createMetrics() {
       name: 'allot_events_archived_total',
       help: 'Events written to the Parquet archive (replays included)',
       registers: [registry],
+    }),
+    dedupIds: new Gauge({
+      name: 'allot_dedup_window_ids',
+      help: 'Event ids in the in-process dedup window (embedded mode; at most 2M)',
+      registers: [registry],
+      collect() {
+        const d = dedup();
+        if (d !== null) this.set(d.ids);
+      },
+    }),
+    dedupEvicted: new Gauge({
+      name: 'allot_dedup_window_evicted_ids',
+      help: 'Event ids forgotten before their TTL because the in-process dedup window was full (a replay of one could count twice)',
+      registers: [registry],
+      collect() {
+        const d = dedup();
+        if (d !== null) this.set(d.evicted);
+      },
     }),
     eventsShed: new Counter({
       name: 'allot_events_shed_total',

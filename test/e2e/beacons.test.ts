@@ -115,6 +115,9 @@ describe('beacons', () => {
     expect(text).toMatch(/allot_beacons_total\{kind="impression",result="expired"\} 1/);
     expect(text).toMatch(/allot_events_duplicate_total\{type="impression"\} [1-9]/);
     expect(text).toMatch(/allot_decisions_total\{result="filled"\} [1-9]/);
+    // Embedded: the dedup window's size (decision and impression ids so far) and early evictions.
+    expect(Number(/^allot_dedup_window_ids (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(1);
+    expect(text).toMatch(/^allot_dedup_window_evicted_ids 0$/m);
     expect(text).toContain('allot_decision_duration_seconds_bucket');
     // One decision in 8 is timed (TIMED_EVERY); all are counted.
     const decisions = [...text.matchAll(/^allot_decisions_total\{[^}]*\} (\d+)$/gm)].reduce(

@@ -7,9 +7,15 @@ import { createMemoryDeduper } from './memory-deduper.js';
  * `retentionHours` before the newest seen are dropped, which bounds memory by
  * placements × ads × retention.
  */
+/** The in-process dedup window: ids remembered, and ids forgotten before their TTL (the cap). */
+export interface DedupStats {
+  ids: number;
+  evicted: number;
+}
+
 export function createMemoryCounterStore(
   opts: { retentionHours?: number; maxSeenIds?: number } = {},
-): CounterStore {
+): CounterStore & { dedupStats(): DedupStats } {
   const retentionMs = (opts.retentionHours ?? 48) * HOUR_MS;
   // Seen ids for countOnce. In one process dedup and increment cannot be torn apart (a crash
   // loses both), so pairing the memory deduper with the counters is enough here.
@@ -122,5 +128,5 @@ export function createMemoryCounterStore(
       data.clear();
     },
   };
-  return store;
+  return Object.assign(store, { dedupStats: () => ({ ids: seen.size(), evicted: seen.evicted() }) });
 }
