@@ -32,7 +32,7 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
  * `POST /v1/decisions` on plain `node:http`, in front of Fastify: read the body, parse it as
  * Fastify's JSON parser does, validate it with the route's compiled schema, decide, write. It
  * skips Fastify's per-request machinery (request and reply objects, hooks, routing, a child
- * logger), which cost about a quarter of a decision's CPU (docs/benchmarks.md).
+ * logger), which cost about a fifth of a decision's CPU (docs/benchmarks.md).
  *
  * It returns false, touching nothing, for every request it does not take — another URL or
  * method, a body without Content-Length or over the limit, another content type, a shutting
