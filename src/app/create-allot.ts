@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { EventLog } from '../adapters/file/file-event-log.js';
 import type { LoggedEventBus } from '../adapters/file/logged-event-bus.js';
+import type { DedupStats } from '../adapters/memory/memory-counter-store.js';
 import { createMemoryFrequencyStore } from '../adapters/memory/memory-frequency-store.js';
 import { createReconciliationJob, type ReconciliationJob } from '../analytics/reconciliation-job.js';
 import type { AllotConfig } from '../config/config.js';
@@ -70,7 +71,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
   const clock = opts.clock ?? systemClock;
   const now = () => clock.now();
-  let dedupStats: (() => { ids: number; evicted: number }) | null = null;
+  let dedupStats: (() => DedupStats) | null = null;
   const metrics = createMetrics({ dedupStats: () => dedupStats?.() ?? null });
 
   const adminSecret = config.adminToken === null ? loadOrCreateSecret(config.dataDir, 'admin-token') : null;

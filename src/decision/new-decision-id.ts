@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
  * anything holds the id — every event id in the dedup window (the token lifetime, 15 min by
  * default), frequency reservations. `toLowerCase()` (a no-op on the value: the UUID is already
  * lower-case hex) flattens it into one sequential string: 533 → 109 bytes per retained event id
- * and a full GC over a million of them 870–940 → 110–165 ms, for ~0.1–0.2 µs more per id
+ * and a full GC over a million of them 870–928 → 127–132 ms, for ~0.1–0.2 µs more per id
  * (`npx tsx --expose-gc bench/retained-ids.ts`, docs/benchmarks.md).
  */
 export const newDecisionId = (): string => randomUUID().toLowerCase();

@@ -24,7 +24,7 @@ export function createMetrics(
       buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.025],
       registers: [registry],
     }),
-    decisionsViaFramework: new Counter({
+    decisionSlowPath: new Counter({
       name: 'allot_decision_requests_slow_path_total',
       help: 'Decision requests the fast path left to Fastify (chunked, empty or oversized bodies, other content types, shutdown)',
       registers: [registry],

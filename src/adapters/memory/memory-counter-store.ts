@@ -2,17 +2,17 @@ import type { AdCounts, CounterIncrement, CounterStore } from '../../core/ports/
 import { HOUR_MS, hourBucket } from '../../core/window/allocation-window.js';
 import { createMemoryDeduper } from './memory-deduper.js';
 
-/**
- * Live counters in process memory: placement → hour bucket → ad → counts. Buckets older than
- * `retentionHours` before the newest seen are dropped, which bounds memory by
- * placements × ads × retention.
- */
 /** The in-process dedup window: ids remembered, and ids forgotten before their TTL (the cap). */
 export interface DedupStats {
   ids: number;
   evicted: number;
 }
 
+/**
+ * Live counters in process memory: placement → hour bucket → ad → counts. Buckets older than
+ * `retentionHours` before the newest seen are dropped, which bounds memory by
+ * placements × ads × retention.
+ */
 export function createMemoryCounterStore(
   opts: { retentionHours?: number; maxSeenIds?: number } = {},
 ): CounterStore & { dedupStats(): DedupStats } {

@@ -49,7 +49,7 @@ export function registerDecisionRoutes(
       },
       // Errors too: a publisher's page can read why its request was refused.
       onRequest: (_req, reply, done) => {
-        metrics.decisionsViaFramework.inc();
+        metrics.decisionSlowPath.inc();
         corsPublic(reply);
         done();
       },
