@@ -132,8 +132,11 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
   }
 
   async function hourlyCounts(fromMs: number, toMs: number): Promise<HourlyCount[]> {
-    await ensureFresh('hour');
+    // The hours asked for only (the reconciliation's are closed): not the open hour, whose
+    // rollup would be rebuilt from all its events at every run.
+    await opts.beforeRead?.();
     // From the hourly rollups, unless a custom catalog dropped the counts: then from the events.
+    if (countsStored) await serial(() => rollups.refresh({ days: false, beforeMs: toMs }));
     const from = countsStored ? 'rollups' : 'events';
     if (!(countsStored ? await rollups.exists('hour') : await hasParquet(eventsDir))) return [];
     const result = await rows(hourlyCountsSql(dialect, { fromMs, toMs }, from));

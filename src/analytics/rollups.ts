@@ -144,7 +144,7 @@ export function createRollups(opts: {
   /** What the last refresh left (which rollups exist), or null before the first. */
   let latest: Manifest | null = null;
 
-  async function refreshOnce(withDays: boolean): Promise<RefreshResult> {
+  async function refreshOnce(withDays: boolean, beforeMs: number): Promise<RefreshResult> {
     const partitions = await scan();
     const manifest = await readManifest();
     const next: Manifest = { catalog: fingerprint, hours: {}, days: {} };
@@ -156,10 +156,13 @@ export function createRollups(opts: {
       const d = key.slice(0, 10);
       dayHours.set(d, [...(dayHours.get(d) ?? []), key]);
       const was = manifest.hours[key];
+      const from = Date.parse(`${d}T${key.slice(11)}:00:00Z`);
       // Current when built from these files and still the file that build left.
       if (was?.sig === p.sig && was.file === hourIds.get(hourFile(key))) next.hours[key] = was;
-      else {
-        const from = Date.parse(`${d}T${key.slice(11)}:00:00Z`);
+      else if (from >= beforeMs) {
+        // Not asked for: left as it is, and rebuilt by the next refresh that covers it.
+        if (was !== undefined) next.hours[key] = was;
+      } else {
         next.hours[key] = { sig: p.sig, file: await build('hour', p.files, from, hourFile(key)) };
         hoursBuilt++;
       }
@@ -193,23 +196,27 @@ export function createRollups(opts: {
     return { hoursBuilt, daysBuilt };
   }
 
-  let running: { days: boolean; done: Promise<RefreshResult> } | null = null;
+  let running: { days: boolean; beforeMs: number; done: Promise<RefreshResult> } | null = null;
 
   return {
     rollupsDir,
     /**
      * Brings the hourly rollups (and, unless `days` is false, the daily ones) up to date with the
-     * event files. Concurrent calls share a run that covers what they need. The run uses the
-     * connection: its owner must not run other statements on it meanwhile.
+     * event files. `beforeMs` limits the hours built to those starting before it (the days are
+     * then left as they are): the reconciliation asks for closed hours only, and rebuilding the
+     * open hour — every event of it so far — each time cost the serving process seconds of CPU
+     * and up to DuckDB's memory limit. Concurrent calls share a run that covers what they need.
+     * The run uses the connection: its owner must not run other statements on it meanwhile.
      */
-    async refresh(opts: { days?: boolean } = {}): Promise<RefreshResult> {
-      const days = opts.days ?? true;
+    async refresh(opts: { days?: boolean; beforeMs?: number } = {}): Promise<RefreshResult> {
+      const beforeMs = opts.beforeMs ?? Number.POSITIVE_INFINITY;
+      const days = (opts.days ?? true) && beforeMs === Number.POSITIVE_INFINITY;
       while (running !== null) {
         const current = running;
-        if (current.days || !days) return current.done;
+        if ((current.days || !days) && current.beforeMs >= beforeMs) return current.done;
         await current.done.catch(() => undefined);
       }
-      const run = { days, done: refreshOnce(days) };
+      const run = { days, beforeMs, done: refreshOnce(days, beforeMs) };
       running = run;
       try {
         return await run.done;

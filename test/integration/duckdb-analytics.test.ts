@@ -169,6 +169,48 @@ describe('DuckDB analytics over the archive', () => {
     await lazy.close();
   });
 
+  it("hourly counts (the reconciliation's) build only the hours asked for, never the open hour", async () => {
+    const events = traffic(0, 1200); // three hours: T, T+H, T+2H
+    const root = tempRoot();
+    await archive(root, events, 'a');
+    const engine = await createDuckDbAnalytics({ root, minRefreshMs: 0 });
+    const manifestHours = () =>
+      Object.keys(JSON.parse(readFileSync(join(root, 'rollups', 'manifest.json'), 'utf8')).hours).sort();
+    const counts = await engine.hourlyCounts(T, T + 2 * H);
+    expect(manifestHours()).toEqual(['2026-06-01/22', '2026-06-01/23']);
+    const key = (placementId: string, adId: string, hourStartMs: number) =>
+      `${placementId}|${adId}|${new Date(hourStartMs).toISOString()}`;
+    const got = new Map(
+      counts.map((c) => [
+        key(c.placementId, c.adId, c.hourStartMs),
+        { decisions: c.decisions, impressions: c.impressions, clicks: c.clicks },
+      ]),
+    );
+    const want = new Map(
+      [
+        ...truth(
+          events.filter((e) => e.ts < T + 2 * H),
+          H,
+        ),
+      ].map(([k, v]) => [k, { decisions: v.decisions, impressions: v.impressions, clicks: v.clicks }]),
+    );
+    expect(want.size).toBeGreaterThan(0);
+    expect(got).toEqual(want);
+
+    // New events in the open hour: the next run rebuilds nothing; a report builds what it reads.
+    await archive(
+      root,
+      traffic(7000, 7050, () => T + 2 * H + 60_000),
+      'open',
+    );
+    const manifest = readFileSync(join(root, 'rollups', 'manifest.json'), 'utf8');
+    await engine.hourlyCounts(T, T + 2 * H);
+    expect(readFileSync(join(root, 'rollups', 'manifest.json'), 'utf8')).toBe(manifest);
+    expect(await engine.refresh()).toEqual({ hoursBuilt: 1, daysBuilt: 2 });
+    expect(manifestHours()).toEqual(['2026-06-01/22', '2026-06-01/23', '2026-06-02/00']);
+    await engine.close();
+  });
+
   it('two engines sharing a root (a CLI beside a server) refresh concurrently into the same rollups, and a lost race heals', async () => {
     const events = traffic(0, 900);
     const root = tempRoot();

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisConnection } from '../../src/adapters/redis/redis-client.js';
 import {
   createRedisFrequencyStore,
   type RedisFrequencyStore,
@@ -136,5 +137,69 @@ describe('Redis frequency store: caps shared by decision servers', () => {
     expect(b.ready('u', T + 50)).toBeNull(); // read 50 ms ago: fresh
     now.ms = T + 150;
     expect(b.ready('u', T + 150)).toBeInstanceOf(Promise); // stale again
+  });
+  it('a serve reserved while a sync is on its way is kept by the read-back, and written by the next sync', async () => {
+    // A connection of its own, held up by a blocking command queued before the sync's script.
+    const client = await createRedisConnection(REDIS_URL);
+    try {
+      const prefix = newPrefix();
+      const make = () => {
+        const s = createRedisFrequencyStore({
+          client,
+          prefix,
+          syncIntervalMs: 3_600_000,
+          refreshMs: 0,
+          clock: () => T,
+        });
+        stores.push(s);
+        return s;
+      };
+      const [a, b] = [make(), make()];
+      const cap = { impressions: 2, windowSeconds: 60 };
+      a.reserve('u', 'ad', 'd1', cap, T);
+      const blocked = client.blPop(`${prefix}:never`, 0.3);
+      const first = a.sync(); // takes d1, then waits behind BLPOP
+      await new Promise((r) => setTimeout(r, 50));
+      a.reserve('u', 'ad', 'd2', cap, T); // after d1 was taken, before the read-back
+      await first;
+      await blocked;
+      expect(a.isCapped('u', 'ad', cap, T)).toBe(true); // d1 (read back) and d2 (kept)
+      await b.sync(); // nothing of b's own; nothing read for u yet
+      expect(b.isCapped('u', 'ad', cap, T)).toBe(false);
+      await a.sync(); // writes d2
+      b.ready('u', T);
+      await b.sync();
+      expect(b.isCapped('u', 'ad', cap, T)).toBe(true);
+    } finally {
+      for (const s of stores.splice(0)) await s.close();
+      client.destroy();
+    }
+  });
+
+  it('ready waits at most readyTimeoutMs for a slow read, then the decision goes on', async () => {
+    const client = await createRedisConnection(REDIS_URL);
+    try {
+      const prefix = newPrefix();
+      const s = createRedisFrequencyStore({
+        client,
+        prefix,
+        syncIntervalMs: 3_600_000,
+        readyTimeoutMs: 40,
+        clock: () => T,
+      });
+      stores.push(s);
+      const blocked = client.blPop(`${prefix}:never`, 1);
+      const t0 = performance.now();
+      const waits = [s.ready('u1', T), s.ready('u2', T)];
+      expect(waits[0]).toBeInstanceOf(Promise);
+      await Promise.all(waits);
+      const waited = performance.now() - t0;
+      await blocked;
+      expect(waited).toBeLessThan(900); // the read behind BLPOP took 1 s; ready gave up long before
+      expect(waited).toBeGreaterThanOrEqual(35);
+    } finally {
+      for (const s of stores.splice(0)) await s.close();
+      client.destroy();
+    }
   });
 });

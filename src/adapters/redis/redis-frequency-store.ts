@@ -166,23 +166,22 @@ export function createRedisFrequencyStore(opts: RedisFrequencyStoreOptions): Red
     }
   }
 
-  /** Adopts the stored serves, keeping own serves the read does not show yet. */
+  /**
+   * Adopts the stored serves, keeping own serves the read does not show yet: those reserved
+   * since the sync took the user's pending list (none, usually — then nothing is compared).
+   */
   function merge(u: User, reply: unknown): void {
     if (!Array.isArray(reply)) return;
     const stored = new Map<string, Serve[]>();
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      const serves: Serve[] = [];
-      for (const part of String(reply[i + 1]).split(';')) {
-        const sep = part.indexOf(' ');
-        if (sep > 0) serves.push({ ts: Number(part.slice(0, sep)), decisionId: part.slice(sep + 1) });
+    for (let i = 0; i + 1 < reply.length; i += 2)
+      stored.set(String(reply[i]), parseServes(String(reply[i + 1])));
+    if (u.pending.length > 0) {
+      const unwritten = new Set(u.pending.map((p) => p.slice(p.lastIndexOf(' ') + 1)));
+      for (const [adId, own] of u.ads) {
+        const keep = own.filter((s) => unwritten.has(s.decisionId));
+        if (keep.length === 0) continue;
+        stored.set(adId, (stored.get(adId) ?? []).concat(keep));
       }
-      stored.set(String(reply[i]), serves);
-    }
-    const unwritten = new Set(u.pending.map((p) => p.slice(p.lastIndexOf(' ') + 1)));
-    for (const [adId, own] of u.ads) {
-      const keep = own.filter((s) => unwritten.has(s.decisionId));
-      if (keep.length === 0) continue;
-      stored.set(adId, (stored.get(adId) ?? []).concat(keep));
     }
     u.ads = stored;
   }
@@ -235,16 +234,26 @@ export function createRedisFrequencyStore(opts: RedisFrequencyStoreOptions): Red
       const u = user(userId, false);
       if (closed || nowMs - u.fetchedAtMs < refreshMs) return null;
       want(userId, u, nowMs);
+      // One sync and one deadline for every caller of this tick (a timer per caller cost a
+      // timer, two promises and a race per capped decision).
       soon ??= new Promise<void>((resolve) => {
+        const deadline = setTimeout(resolve, readyTimeoutMs);
         setImmediate(() => {
           soon = null;
-          sync().then(resolve, (err: unknown) => {
-            onError(err);
-            resolve();
-          });
+          sync().then(
+            () => {
+              clearTimeout(deadline);
+              resolve();
+            },
+            (err: unknown) => {
+              clearTimeout(deadline);
+              onError(err);
+              resolve();
+            },
+          );
         });
       });
-      return Promise.race([soon, new Promise<void>((r) => setTimeout(r, readyTimeoutMs))]);
+      return soon;
     },
 
     recordImpression() {
@@ -261,4 +270,19 @@ export function createRedisFrequencyStore(opts: RedisFrequencyStoreOptions): Red
 
     users: () => users.size,
   };
+}
+
+/** A stored field's serves, "<ts> <decisionId>;…" (frequency-sync.lua). */
+function parseServes(value: string): Serve[] {
+  const serves: Serve[] = [];
+  let start = 0;
+  while (start < value.length) {
+    let end = value.indexOf(';', start);
+    if (end === -1) end = value.length;
+    const sep = value.indexOf(' ', start);
+    if (sep > start && sep < end)
+      serves.push({ ts: Number(value.slice(start, sep)), decisionId: value.slice(sep + 1, end) });
+    start = end + 1;
+  }
+  return serves;
 }
