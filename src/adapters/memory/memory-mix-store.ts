@@ -10,6 +10,10 @@ interface Entry {
   /** Ring of recent contexts; kept across candidate changes (contexts do not depend on them). */
   contexts: RequestContext[];
   nextContext: number;
+  /** 2^((scaleAtMs − scaleFrom) / halfLife): the last request's scale, reused within its ms. */
+  scale: number;
+  scaleAtMs: number;
+  scaleFrom: number;
 }
 
 /**
@@ -51,6 +55,9 @@ export function createMemoryMixStore(opts: {
           decayedAtMs: nowMs,
           contexts: [],
           nextContext: 0,
+          scale: 1,
+          scaleAtMs: Number.NaN,
+          scaleFrom: Number.NaN,
         };
         entries.set(placementId, e);
       } else if (e.candidateKey !== candidateKey) {
@@ -62,8 +69,14 @@ export function createMemoryMixStore(opts: {
       const weight = 1;
       e.samples++;
       if (nowMs - e.decayedAtMs > opts.halfLifeMs) decay(e, nowMs);
-      // Recorded mass is scaled back to "now" so lazy decay treats old and new samples alike.
-      const scaled = weight * 2 ** ((nowMs - e.decayedAtMs) / opts.halfLifeMs);
+      // Recorded mass is scaled back to "now" so lazy decay treats old and new samples alike;
+      // the factor is computed once per millisecond (pow per request was ~1 % of a decision).
+      if (e.scaleAtMs !== nowMs || e.scaleFrom !== e.decayedAtMs) {
+        e.scale = 2 ** ((nowMs - e.decayedAtMs) / opts.halfLifeMs);
+        e.scaleAtMs = nowMs;
+        e.scaleFrom = e.decayedAtMs;
+      }
+      const scaled = weight * e.scale;
       const prev = e.counts.get(key);
       if (prev === undefined && e.counts.size >= maxKeys) prune(e);
       e.counts.set(key, (prev ?? 0) + scaled);

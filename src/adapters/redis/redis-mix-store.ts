@@ -51,12 +51,17 @@ const NEW_PLACEMENT_TICK_MS = 250;
 /** A read is reused only once the mix holds this many samples (before, every read is fresh). */
 const MATURE_SAMPLES = 10_000;
 
+/** One slice's counts: candidate key → eligibility key → count. */
+type Slice = Map<string, Map<string, number>>;
+
 interface PlacementBuffer {
   /** The latest candidates recorded: what `mixcand` is set to. */
   candidateKey: string;
   adIds: readonly string[];
-  /** Slice start → `<candidateKey>|<eligibilityKey>` → count. */
-  slices: Map<number, Map<string, number>>;
+  /** Slice start → candidate key → eligibility key → count (the hash field is
+   *  `<candidateKey>|<eligibilityKey>`, joined at flush: the candidate key is long, and
+   *  joining it per request cost a string copy and hash each). */
+  slices: Map<number, Slice>;
   /** Oldest first; trimmed to maxContexts in amortised O(1). */
   contexts: RequestContext[];
 }
@@ -151,7 +156,8 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       const tx: Array<Promise<unknown>> = [];
       for (const [start, fields] of b.slices) {
         const key = keys.mixSlice(placementId, start);
-        for (const [field, n] of fields) tx.push(client.hIncrBy(key, field, n));
+        for (const [cand, counts] of fields)
+          for (const [eligibility, n] of counts) tx.push(client.hIncrBy(key, `${cand}|${eligibility}`, n));
         if (!expirySet.has(key)) {
           tx.push(client.expire(key, sliceTtlSeconds));
           expirySet.set(key, start);
@@ -209,8 +215,15 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       }
       for (const [start, fields] of cur.slices) {
         const into = old.slices.get(start);
-        if (into === undefined) old.slices.set(start, fields);
-        else for (const [field, n] of fields) into.set(field, (into.get(field) ?? 0) + n);
+        if (into === undefined) {
+          old.slices.set(start, fields);
+          continue;
+        }
+        for (const [cand, counts] of fields) {
+          const intoCounts = into.get(cand);
+          if (intoCounts === undefined) into.set(cand, counts);
+          else for (const [k, n] of counts) intoCounts.set(k, (intoCounts.get(k) ?? 0) + n);
+        }
       }
       cur.slices = old.slices;
       cur.contexts = old.contexts.concat(cur.contexts).slice(-maxContexts);
@@ -220,11 +233,13 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
 
   /** Keeps a long outage from growing the buffer: drops slices past the horizon, then oldest first. */
   function bound(): void {
-    const all: Array<{ start: number; slices: Map<number, Map<string, number>>; size: number }> = [];
+    const all: Array<{ start: number; slices: Map<number, Slice>; size: number }> = [];
     let newest = Number.NEGATIVE_INFINITY;
     for (const b of buffer.values()) {
       for (const [start, fields] of b.slices) {
-        all.push({ start, slices: b.slices, size: fields.size });
+        let size = 0;
+        for (const counts of fields.values()) size += counts.size;
+        all.push({ start, slices: b.slices, size });
         newest = Math.max(newest, start);
       }
     }
@@ -291,8 +306,12 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
         fields = new Map();
         b.slices.set(start, fields);
       }
-      const field = `${candidateKey}|${key}`;
-      fields.set(field, (fields.get(field) ?? 0) + 1);
+      let counts = fields.get(candidateKey);
+      if (counts === undefined) {
+        counts = new Map();
+        fields.set(candidateKey, counts);
+      }
+      counts.set(key, (counts.get(key) ?? 0) + 1);
       b.contexts.push(context);
       if (b.contexts.length >= 2 * maxContexts) b.contexts.splice(0, b.contexts.length - maxContexts);
     },

@@ -62,9 +62,10 @@ export function selectAd(
     eligible[i] = ok ? 1 : 0;
     if (!ok) continue;
     any = true;
+    // Bits by shifting: `2 ** i` with a variable i is a call to pow.
     if (n > NUMERIC_KEY_CANDIDATES) wide += `${i},`;
-    else if (i < 26) lo += 2 ** i;
-    else hi += 2 ** (i - 26);
+    else if (i < 26) lo |= 1 << i;
+    else hi |= 1 << (i - 26);
   }
   if (!any) {
     const fb = placement.fallbackIndex;
