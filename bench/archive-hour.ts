@@ -1,0 +1,89 @@
+// How large an archive hour the DuckDB jobs of a server handle within ALLOT_DUCKDB_MEMORY_LIMIT:
+// generates --events events in one hour partition (over --files files, as the archiver writes
+// them: one per flush), then runs the real compaction (`compactArchive`) and the real rollup
+// refresh (`createDuckDbAnalytics(...).refresh()`, which builds that hour's and day's rollups),
+// each with one DuckDB thread and --memory, and prints whether each finished, its time, and the
+// process's peak RSS. Both deduplicate by event id over the whole hour.
+// Run: npx tsx bench/archive-hour.ts [--events 5000000] [--files 60] [--memory 1GB]
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { createFolderArchiveStore } from '../src/adapters/file/folder-archive-store.js';
+import { createDuckDbAnalytics } from '../src/analytics/duckdb-analytics.js';
+import { compactArchive } from '../src/archive/compactor.js';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '5000000' },
+    files: { type: 'string', default: '60' },
+    memory: { type: 'string', default: '1GB' },
+  },
+});
+const N = Number(values.events);
+const FILES = Number(values.files);
+const duckdb = { memoryLimit: values.memory, threads: 1 };
+if (!(N > 0 && FILES > 0)) throw new Error('--events and --files must be positive');
+
+const root = mkdtempSync(join(tmpdir(), 'allot-bench-hour-'));
+const hourDir = join(root, 'events', 'dt=2026-06-01', 'hour=10');
+mkdirSync(hourDir, { recursive: true });
+const n = (x: number) => x.toLocaleString('en');
+const rss = () => `${n(Math.round(process.resourceUsage().maxRSS / 1024))} MiB peak RSS so far`;
+
+async function step(name: string, run: () => Promise<unknown>): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const r = await run();
+    console.log(`${name}: ok in ${n(Math.round(performance.now() - t0))} ms ${JSON.stringify(r)}; ${rss()}`);
+  } catch (err) {
+    const first = String(err).split('\n')[0];
+    console.log(`${name}: FAILED after ${n(Math.round(performance.now() - t0))} ms: ${first}; ${rss()}`);
+  }
+}
+
+try {
+  // Events as the decision path makes them: each decision, then its impression for 80 %.
+  const gen = await DuckDBInstance.create(':memory:');
+  const g = await gen.connect();
+  const t0 = performance.now();
+  for (let f = 0; f < FILES; f++) {
+    const from = Math.floor((N * f) / FILES);
+    const to = Math.floor((N * (f + 1)) / FILES);
+    await g.run(`COPY (
+      SELECT md5(r::VARCHAR) || CASE WHEN r % 5 = 4 THEN ':impression' ELSE ':decision' END AS id,
+             CASE WHEN r % 5 = 4 THEN 'impression' ELSE 'decision' END AS type,
+             TIMESTAMP '2026-06-01 10:00:00' + to_microseconds((r * 3600000000 // ${N})::BIGINT) AS ts,
+             md5(r::VARCHAR) AS decision_id, 'pl' || (r % 100) AS placement_id,
+             'p' || (r % 100) || '-a' || (r % 20) AS ad_id,
+             CASE WHEN r % 7 = 0 THEN NULL ELSE 'u' || (r % 100000) END AS user_id, 1 AS schema_version
+      FROM range(${from}, ${to}) t(r)
+    ) TO '${join(hourDir, `events-v1-${String(f).padStart(4, '0')}.parquet`)}' (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  }
+  g.closeSync();
+  gen.closeSync();
+  console.log(
+    `${n(N)} events in one hour over ${FILES} files generated in ${n(Math.round(performance.now() - t0))} ms; ` +
+      `DuckDB memory_limit ${duckdb.memoryLimit}, 1 thread`,
+  );
+
+  await step('rollup refresh (hour + day)', async () => {
+    const engine = await createDuckDbAnalytics({ root, minRefreshMs: 0, duckdb });
+    try {
+      return await engine.refresh();
+    } finally {
+      await engine.close();
+    }
+  });
+  await step('compaction', () =>
+    compactArchive({
+      store: createFolderArchiveStore({ dir: root }),
+      stagingDir: join(root, 'staging'),
+      nowMs: Date.parse('2026-06-02T00:00:00Z'),
+      duckdb,
+    }),
+  );
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
