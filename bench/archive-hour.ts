@@ -4,7 +4,9 @@
 // refresh (`createDuckDbAnalytics(...).refresh()`, which builds that hour's and day's rollups),
 // each with one DuckDB thread and --memory, and prints whether each finished, its time, and the
 // process's peak RSS. Both deduplicate by event id over the whole hour.
-// Run: npx tsx bench/archive-hour.ts [--events 5000000] [--files 60] [--memory 1GB]
+// --hours H spreads the events over H hours of one day instead (--files per hour): the hours'
+// rollups stay small and the day's — unique users per day read every event of the day — does not.
+// Run: npx tsx bench/archive-hour.ts [--events 5000000] [--files 60] [--hours 1] [--memory 1GB]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,17 +20,19 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '5000000' },
     files: { type: 'string', default: '60' },
+    hours: { type: 'string', default: '1' },
     memory: { type: 'string', default: '1GB' },
   },
 });
 const N = Number(values.events);
 const FILES = Number(values.files);
+const HOURS = Number(values.hours);
 const duckdb = { memoryLimit: values.memory, threads: 1 };
-if (!(N > 0 && FILES > 0)) throw new Error('--events and --files must be positive');
+if (!(N > 0 && FILES > 0 && HOURS >= 1 && HOURS <= 24 && Number.isInteger(HOURS)))
+  throw new Error('--events and --files must be positive, --hours 1 to 24');
 
 const root = mkdtempSync(join(tmpdir(), 'allot-bench-hour-'));
-const hourDir = join(root, 'events', 'dt=2026-06-01', 'hour=10');
-mkdirSync(hourDir, { recursive: true });
+const hourDir = (h: number) => join(root, 'events', 'dt=2026-06-01', `hour=${String(h).padStart(2, '0')}`);
 const n = (x: number) => x.toLocaleString('en');
 const rss = () => `${n(Math.round(process.resourceUsage().maxRSS / 1024))} MiB peak RSS so far`;
 
@@ -48,27 +52,29 @@ try {
   const gen = await DuckDBInstance.create(':memory:');
   const g = await gen.connect();
   const t0 = performance.now();
-  for (let f = 0; f < FILES; f++) {
-    const from = Math.floor((N * f) / FILES);
-    const to = Math.floor((N * (f + 1)) / FILES);
+  for (let f = 0; f < FILES * HOURS; f++) {
+    const hour = Math.floor(f / FILES);
+    mkdirSync(hourDir(hour), { recursive: true });
+    const from = Math.floor((N * f) / (FILES * HOURS));
+    const to = Math.floor((N * (f + 1)) / (FILES * HOURS));
     await g.run(`COPY (
       SELECT md5(r::VARCHAR) || CASE WHEN r % 5 = 4 THEN ':impression' ELSE ':decision' END AS id,
              CASE WHEN r % 5 = 4 THEN 'impression' ELSE 'decision' END AS type,
-             TIMESTAMP '2026-06-01 10:00:00' + to_microseconds((r * 3600000000 // ${N})::BIGINT) AS ts,
+             TIMESTAMP '2026-06-01 00:00:00' + to_microseconds((r * ${HOURS * 3600000000} // ${N})::BIGINT) AS ts,
              md5(r::VARCHAR) AS decision_id, 'pl' || (r % 100) AS placement_id,
              'p' || (r % 100) || '-a' || (r % 20) AS ad_id,
              CASE WHEN r % 7 = 0 THEN NULL ELSE 'u' || (r % 100000) END AS user_id, 1 AS schema_version
       FROM range(${from}, ${to}) t(r)
-    ) TO '${join(hourDir, `events-v1-${String(f).padStart(4, '0')}.parquet`)}' (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    ) TO '${join(hourDir(hour), `events-v1-${String(f).padStart(4, '0')}.parquet`)}' (FORMAT PARQUET, COMPRESSION ZSTD)`);
   }
   g.closeSync();
   gen.closeSync();
   console.log(
-    `${n(N)} events in one hour over ${FILES} files generated in ${n(Math.round(performance.now() - t0))} ms; ` +
+    `${n(N)} events in ${HOURS} hour(s) of one day, ${FILES} files an hour, generated in ${n(Math.round(performance.now() - t0))} ms; ` +
       `DuckDB memory_limit ${duckdb.memoryLimit}, 1 thread`,
   );
 
-  await step('rollup refresh (hour + day)', async () => {
+  await step(`rollup refresh (${HOURS} hour(s) + the day)`, async () => {
     const engine = await createDuckDbAnalytics({ root, minRefreshMs: 0, duckdb });
     try {
       return await engine.refresh();

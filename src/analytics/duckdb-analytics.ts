@@ -11,7 +11,7 @@ import {
   DuckDBTimestampValue,
   StatementType,
 } from '@duckdb/node-api';
-import { type DuckDbSettings, duckDbConfig } from '../archive/duckdb-settings.js';
+import { type DuckDbSettings, duckDbConfig, memoryLimitBytes } from '../archive/duckdb-settings.js';
 import { AllotError, type Problem } from '../core/errors.js';
 import type {
   AnalyticsEngine,
@@ -62,6 +62,8 @@ export interface DuckDbAnalyticsOptions {
   metrics?: readonly MetricDefinition[];
   /** Memory and threads of each of its DuckDB instances. */
   duckdb?: DuckDbSettings;
+  /** Events per rollup pass (default: from the memory limit; see `createRollups`). For tests. */
+  eventsPerPass?: number;
 }
 
 /**
@@ -79,7 +81,12 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
   const eventsDir = join(opts.root, 'events');
   const instance = await DuckDBInstance.create(':memory:', duckDbConfig(opts.duckdb));
   const connection: DuckDBConnection = await instance.connect();
-  const rollups = createRollups({ root: opts.root, connection, catalog: metrics });
+  // Events one rollup query deduplicates: ~200 bytes each measured (bench/archive-hour.ts), so
+  // a pass stays well within the memory limit (2M at the default 1GB).
+  const limit = memoryLimitBytes(opts.duckdb);
+  const eventsPerPass =
+    opts.eventsPerPass ?? (Number.isFinite(limit) ? Math.max(100_000, Math.floor(limit / 500)) : undefined);
+  const rollups = createRollups({ root: opts.root, connection, catalog: metrics, eventsPerPass });
   const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);
   const countsStored = ['decisions', 'impressions', 'clicks'].every((c) =>
     metrics.some((m) => m.column === c && m.rollup === 'sum'),

@@ -53,17 +53,32 @@ const placementFilter = (r: EventRange): string =>
  * repeats rows across files. `row_number()` rather than `GROUP BY id` keeps every column without
  * engine-specific aggregates (`any_value` / `arbitrary`); copies of an id are identical rows.
  */
-export function dedupedEventsSql(d: SqlDialect, r: EventRange): string {
+export function dedupedEventsSql(d: SqlDialect, r: EventRange, pass?: RollupPass): string {
   return `SELECT id, type, ts, placement_id, ad_id, user_id
 FROM (
   SELECT id, type, ts, placement_id, ad_id, user_id,
          row_number() OVER (PARTITION BY id ORDER BY ts) AS copy
   FROM ${d.events}
   WHERE ${nest(partitionFilter(r))}
-    AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}${nest(placementFilter(r))}
+    AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}${nest(placementFilter(r))}${
+      pass === undefined ? '' : `\n    AND ${passFilter(pass)}`
+    }
 ) deduped
 WHERE copy = 1`;
 }
+
+/**
+ * One of `of` disjoint slices of the events (DuckDB only): those whose user — or, without one,
+ * whose id — hashes to `index`. An event's copies share id and user, so each slice is
+ * deduplicated exactly on its own; and each user falls in one slice, so per-slice unique-user
+ * counts add up. Sliced, a rollup's deduplication holds 1/`of` of the events in memory.
+ */
+export interface RollupPass {
+  index: number;
+  of: number;
+}
+
+const passFilter = (p: RollupPass): string => `hash(coalesce(user_id, id)) % ${p.of} = ${p.index}`;
 
 /**
  * The rollup rows of a range from the events: per placement × ad × period (hour or day), every
@@ -74,11 +89,12 @@ export function rollupSql(
   g: Granularity,
   r: EventRange,
   catalog: readonly MetricDefinition[] = METRICS,
+  pass?: RollupPass,
 ): string {
   const measures = storedMetrics(catalog).map((m) => `,\n       ${m.expression} AS ${m.column}`);
   return `SELECT placement_id, ad_id, date_trunc('${g}', ts) AS period${measures.join('')}
 FROM (
-  ${nest(dedupedEventsSql(d, r))}
+  ${nest(dedupedEventsSql(d, r, pass))}
 ) e
 GROUP BY placement_id, ad_id, date_trunc('${g}', ts)`;
 }

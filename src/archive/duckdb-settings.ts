@@ -13,3 +13,20 @@ export function duckDbConfig(settings?: DuckDbSettings): Record<string, string> 
     ...(settings?.threads === undefined ? {} : { threads: String(settings.threads) }),
   };
 }
+
+const UNITS: Record<string, number> = {
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** `memoryLimit` in bytes (`1GB` = 10⁹ as DuckDB reads it, `1GiB` = 2³⁰); NaN if unreadable. */
+export function memoryLimitBytes(settings?: DuckDbSettings): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b)$/i.exec((settings?.memoryLimit ?? '1GB').trim());
+  return m === null ? Number.NaN : Number(m[1]) * (UNITS[m[2]!.toLowerCase()] ?? Number.NaN);
+}

@@ -211,6 +211,31 @@ describe('DuckDB analytics over the archive', () => {
     await engine.close();
   });
 
+  it('builds a large rollup in passes over slices of its users: the same rows, types and unique users as one pass', async () => {
+    const events = traffic(0, 3000);
+    const roots = [tempRoot(), tempRoot()];
+    for (const root of roots) {
+      // A crash replay regrouped: events 1500–2599 archived twice, in other files.
+      await archive(root, events.slice(0, 2000), 'a');
+      await archive(root, events.slice(1500, 2600), 'b');
+      await archive(root, events.slice(2600), 'c');
+    }
+    const whole = await createDuckDbAnalytics({ root: roots[0]!, minRefreshMs: 0 });
+    // ~750 events an hour, ~1,500 a day: 4 to 8 passes each.
+    const sliced = await createDuckDbAnalytics({ root: roots[1]!, minRefreshMs: 0, eventsPerPass: 200 });
+    expect(await whole.refresh()).toEqual({ hoursBuilt: 4, daysBuilt: 2 });
+    expect(await sliced.refresh()).toEqual({ hoursBuilt: 4, daysBuilt: 2 });
+    for (const g of ['hourly', 'daily'] as const) {
+      const [a, b] = [await rollupRows(roots[0]!, g), await rollupRows(roots[1]!, g)];
+      expect(a.length).toBeGreaterThan(0);
+      expect(b).toEqual(a);
+    }
+    expect(stored(await sliced.report({ ...ALL, granularity: 'day' }))).toEqual(truth(events, D));
+    expect(stored(await sliced.report({ ...ALL, granularity: 'hour' }))).toEqual(truth(events, H));
+    await whole.close();
+    await sliced.close();
+  });
+
   it('two engines sharing a root (a CLI beside a server) refresh concurrently into the same rollups, and a lost race heals', async () => {
     const events = traffic(0, 900);
     const root = tempRoot();
