@@ -3,12 +3,27 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ArchiveStore } from '../core/ports/archive-store.js';
-import { type DuckDbSettings, duckDbConfig } from './duckdb-settings.js';
+import { type DuckDbSettings, duckDbConfig, memoryLimitBytes } from './duckdb-settings.js';
 import { ARCHIVE_SCHEMA_VERSION, EVENTS_PREFIX } from './parquet-archive.js';
 
 const HOUR = 3_600_000;
 const PARTITION = /^events\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/[^/]+\.parquet$/;
 const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+/** A merged file of a compaction in passes: `…-c<hash>-<i>of<n>.parquet`. */
+const PASS_FILE = /-c([0-9a-f]{20})-(\d+)of(\d+)\.parquet$/;
+
+/** True when the files are exactly the n files one compaction in passes wrote. */
+function isCompactedSet(keys: readonly string[]): boolean {
+  const parsed = keys.map((k) => PASS_FILE.exec(k));
+  if (parsed.some((m) => m === null)) return false;
+  const [hash, of] = [parsed[0]![1], parsed[0]![3]];
+  const indexes = new Set(parsed.map((m) => m![2]));
+  return (
+    parsed.every((m) => m![1] === hash && m![3] === of) &&
+    indexes.size === keys.length &&
+    Number(of) === keys.length
+  );
+}
 
 export interface CompactionResult {
   /** Hour partitions merged into one file. */
@@ -18,7 +33,8 @@ export interface CompactionResult {
 }
 
 /**
- * Merges the files of each closed hour into one. The archiver writes a file per hour touched
+ * Merges the files of each closed hour into one — or, for an hour of more events than one
+ * query holds (`eventsPerPass`), into one per slice of its ids. The archiver writes a file per hour touched
  * and flush (720 an hour at the default 5 s), which every later read would pay for; an hour is
  * compacted once it ended `settleMs` ago (events are stamped when received, so only a replay
  * writes into a past hour — and the next run merges that file too).
@@ -37,7 +53,16 @@ export async function compactArchive(opts: {
   maxPartitions?: number;
   /** Memory and threads of its DuckDB instance. */
   duckdb?: DuckDbSettings;
+  /**
+   * Most events one merge query holds (default: from the memory limit, 2M at 1GB): an hour of
+   * more is merged in passes over disjoint slices of its ids, one file each. In one query, an
+   * hour of 10M events ran out of DuckDB's 1GB (bench/archive-hour.ts).
+   */
+  eventsPerPass?: number;
 }): Promise<CompactionResult> {
+  const limit = memoryLimitBytes(opts.duckdb);
+  const eventsPerPass =
+    opts.eventsPerPass ?? (Number.isFinite(limit) ? Math.max(100_000, Math.floor(limit / 500)) : 2_000_000);
   const settleMs = opts.settleMs ?? 10 * 60_000;
   const byPartition = new Map<string, string[]>();
   for (const o of await opts.store.list(EVENTS_PREFIX)) {
@@ -48,7 +73,9 @@ export async function compactArchive(opts: {
     const key = `${m[1]}/${m[2]}`;
     byPartition.set(key, [...(byPartition.get(key) ?? []), o.key]);
   }
-  const todo = [...byPartition].filter(([, keys]) => keys.length > 1).slice(0, opts.maxPartitions ?? 48);
+  const todo = [...byPartition]
+    .filter(([, keys]) => keys.length > 1 && !isCompactedSet(keys))
+    .slice(0, opts.maxPartitions ?? 48);
   const result: CompactionResult = { partitions: 0, filesRemoved: 0 };
   if (todo.length === 0) return result;
 
@@ -67,19 +94,33 @@ export async function compactArchive(opts: {
       }
       const hash = createHash('sha1').update(keys.sort().join('\n')).digest('hex').slice(0, 20);
       const [dt, hour] = partition.split('/');
-      const target = `${EVENTS_PREFIX}dt=${dt}/hour=${hour}/events-v${ARCHIVE_SCHEMA_VERSION}-c${hash}.parquet`;
-      const merged = join(work, 'merged.parquet');
-      await connection.run(
-        `COPY (SELECT id, type, ts, decision_id, placement_id, ad_id, user_id, schema_version
-                 FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY ts) AS copy
-                         FROM read_parquet([${locals.map(q).join(', ')}], hive_partitioning = false, union_by_name = true))
-                WHERE copy = 1 ORDER BY ts)
-         TO ${q(merged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
-      );
-      await opts.store.put(target, merged);
-      await opts.store.delete(keys.filter((k) => k !== target));
+      const source = `read_parquet([${locals.map(q).join(', ')}], hive_partitioning = false, union_by_name = true)`;
+      const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${source}`);
+      const passes = Math.max(1, Math.ceil(Number(counted.getRows()[0]?.[0] ?? 0) / eventsPerPass));
+      const targets: string[] = [];
+      for (let i = 0; i < passes; i++) {
+        // Each id's copies share the id: every pass deduplicates its slice exactly.
+        const slice = passes === 1 ? '' : `WHERE hash(id) % ${passes} = ${i}`;
+        const name = passes === 1 ? `c${hash}` : `c${hash}-${i}of${passes}`;
+        const target = `${EVENTS_PREFIX}dt=${dt}/hour=${hour}/events-v${ARCHIVE_SCHEMA_VERSION}-${name}.parquet`;
+        const merged = join(work, `merged-${i}.parquet`);
+        await connection.run(
+          `COPY (SELECT id, type, ts, decision_id, placement_id, ad_id, user_id, schema_version
+                   FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY ts) AS copy
+                           FROM ${source} ${slice})
+                  WHERE copy = 1 ORDER BY ts)
+           TO ${q(merged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+        );
+        await opts.store.put(target, merged);
+        await rm(merged, { force: true });
+        targets.push(target);
+      }
+      // Only once every merged file is in place: a crash before leaves rows twice (reads count
+      // each id once) and the next run merges again.
+      const removed = keys.filter((k) => !targets.includes(k));
+      await opts.store.delete(removed);
       result.partitions++;
-      result.filesRemoved += keys.filter((k) => k !== target).length;
+      result.filesRemoved += removed.length;
     }
   } finally {
     connection.closeSync();

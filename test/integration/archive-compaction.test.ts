@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFolderArchiveStore } from '../../src/adapters/file/folder-archive-store.js';
 import { createS3ArchiveStore } from '../../src/adapters/s3/s3-archive-store.js';
@@ -126,5 +127,65 @@ describe.each(['folder', 's3'] as const)('archive compaction (%s)', (kind) => {
     await compactArchive({ store, stagingDir: staging, nowMs: now });
     expect((await perHour())['dt=2026-06-01/hour=10']).toBe(1);
     expect(await read()).toEqual(before);
+  });
+
+  it('merges an hour of more events than one query holds in passes, one file per slice of ids', async () => {
+    const staging = newDir();
+    const prefix = `pass${Math.random().toString(36).slice(2, 8)}`;
+    // Its own store under a fresh prefix (the folder or bucket is shared with the test above).
+    const own: ArchiveStore =
+      kind === 'folder'
+        ? createFolderArchiveStore({ dir: newDir() })
+        : createS3ArchiveStore({ url: `s3://${s3.bucket}/${prefix}`, client: testS3Client(s3.endpoint) });
+    /** Rows as stored (copies included) and distinct ids, besides the per-id counts. */
+    const rowsOf = async () => {
+      const cache = newDir();
+      await syncArchiveCache({ store: own, dir: join(cache, 'events'), prefix: 'events/' });
+      const db = await DuckDBInstance.create(':memory:');
+      const c = await db.connect();
+      const glob = join(cache, 'events', '**', '*.parquet').replaceAll("'", "''");
+      const r = await c.runAndReadAll(`SELECT count(*), count(DISTINCT id) FROM read_parquet('${glob}')`);
+      c.closeSync();
+      db.closeSync();
+      const [rows, ids] = r.getRows()[0]!.map(Number);
+      return { rows, ids };
+    };
+    const countsOf = async () => {
+      const cache = newDir();
+      await syncArchiveCache({ store: own, dir: join(cache, 'events'), prefix: 'events/' });
+      return archiveCounts(cache);
+    };
+    const archive = await createParquetArchive({ store: own, stagingDir: staging });
+    const all = events(0, 3000).filter((e) => e.ts < T + H); // hour 10 only
+    for (let i = 0; i < all.length; i += 100) await archive.write(all.slice(i, i + 100));
+    await archive.write(all.slice(200, 500)); // a replay: rows twice across files
+    await archive.close();
+    const before = await countsOf();
+    const hourFiles = async () => (await own.list('events/dt=2026-06-01/hour=10/')).map((o) => o.key).sort();
+    const filesBefore = (await hourFiles()).length;
+    const now = T + 2.5 * H;
+
+    const r = await compactArchive({ store: own, stagingDir: staging, nowMs: now, eventsPerPass: 300 });
+    const merged = await hourFiles();
+    const passes = Math.ceil((all.length + 300) / 300); // rows before deduplication
+    expect(r).toEqual({ partitions: 1, filesRemoved: filesBefore });
+    expect(merged).toHaveLength(passes);
+    expect(merged.every((k) => new RegExp(`-c[0-9a-f]{20}-\\d+of${passes}\\.parquet$`).test(k))).toBe(true);
+    expect(await countsOf()).toEqual(before);
+    const stored = await rowsOf();
+    expect(stored).toEqual({ rows: stored.ids, ids: all.length }); // each id once, in one file
+    // A merged set is left alone; a late file joins the hour and it is merged again.
+    expect(await compactArchive({ store: own, stagingDir: staging, nowMs: now, eventsPerPass: 300 })).toEqual(
+      {
+        partitions: 0,
+        filesRemoved: 0,
+      },
+    );
+    const late = await createParquetArchive({ store: own, stagingDir: staging });
+    await late.write(all.slice(0, 40));
+    await late.close();
+    const again = await compactArchive({ store: own, stagingDir: staging, nowMs: now, eventsPerPass: 300 });
+    expect(again).toEqual({ partitions: 1, filesRemoved: passes + 1 });
+    expect(await countsOf()).toEqual(before);
   });
 });
