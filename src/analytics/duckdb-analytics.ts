@@ -64,13 +64,16 @@ export interface DuckDbAnalyticsOptions {
   duckdb?: DuckDbSettings;
   /** Events per rollup pass (default: from the memory limit; see `createRollups`). For tests. */
   eventsPerPass?: number;
+  /** How often the open hour's rollup may be rebuilt (see `createRollups`). For tests. */
+  openRebuild?: { factor: number; minMs: number };
 }
 
 /**
  * The embedded analytics engine: DuckDB in process over the archive folder `root`. Reports read
  * the hourly or daily rollups (`rollups.ts`), refreshed first — after `beforeRead`, at most once
  * per `minRefreshMs`, concurrent reports sharing one refresh — so a report includes every event
- * archived before it (up to `minRefreshMs` old). An empty archive gives empty results.
+ * archived before it (up to `minRefreshMs` old), except in a large open hour, whose rollup is
+ * rebuilt less often (`openRebuild` in `rollups.ts`). An empty archive gives empty results.
  *
  * Reports and refreshes share one connection and run one after another. Ad-hoc SQL (`sql`) runs
  * on a second, locked-down instance: it can read the archive's `events/` and `rollups/` only.
@@ -86,7 +89,13 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
   const limit = memoryLimitBytes(opts.duckdb);
   const eventsPerPass =
     opts.eventsPerPass ?? (Number.isFinite(limit) ? Math.max(100_000, Math.floor(limit / 500)) : undefined);
-  const rollups = createRollups({ root: opts.root, connection, catalog: metrics, eventsPerPass });
+  const rollups = createRollups({
+    root: opts.root,
+    connection,
+    catalog: metrics,
+    eventsPerPass,
+    openRebuild: opts.openRebuild,
+  });
   const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);
   const countsStored = ['decisions', 'impressions', 'clicks'].every((c) =>
     metrics.some((m) => m.column === c && m.rollup === 'sum'),

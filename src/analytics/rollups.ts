@@ -34,6 +34,12 @@ export interface RefreshResult {
   daysBuilt: number;
 }
 
+/** An hour counts as open until this long after its end (the archive flushes every 5 s). */
+const OPEN_GRACE_MS = 120_000;
+
+/** The start of an hour partition's key, `YYYY-MM-DD/HH`, in epoch ms. */
+const hourStart = (key: string): number => Date.parse(`${key.slice(0, 10)}T${key.slice(11)}:00:00Z`);
+
 const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex');
 const unique = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
 const identity = async (path: string): Promise<string | null> =>
@@ -71,9 +77,20 @@ export function createRollups(opts: {
    * hour of 20M events ran out of DuckDB's 1GB (bench/archive-hour.ts).
    */
   eventsPerPass?: number;
+  /**
+   * The open hour's rollup (its files change with every archive flush) is rebuilt at most once
+   * per `factor` × its last build's time, once that build took `minMs` or more (default 10 and
+   * 1 s): a dashboard asking every minute for hours that include the open one then costs at most
+   * a tenth of a DuckDB thread, however large the hour, and lags it by up to that. Closed hours
+   * are always current.
+   */
+  openRebuild?: { factor: number; minMs: number };
 }) {
   const catalog = opts.catalog ?? METRICS;
   const eventsPerPass = opts.eventsPerPass ?? 2_000_000;
+  const openRebuild = opts.openRebuild ?? { factor: 10, minMs: 1000 };
+  /** This process's last build of each open hour: when it ended and how long it took. */
+  const openBuilds = new Map<string, { atMs: number; tookMs: number }>();
   // Slices add up for sums and for unique users (each user in one slice); a custom catalog's
   // other distinct aggregates would not, so such a catalog builds in one pass.
   const stored = storedMetrics(catalog);
@@ -207,17 +224,31 @@ ORDER BY placement_id, ad_id`;
       const d = key.slice(0, 10);
       dayHours.set(d, [...(dayHours.get(d) ?? []), key]);
       const was = manifest.hours[key];
-      const from = Date.parse(`${d}T${key.slice(11)}:00:00Z`);
+      const from = hourStart(key);
+      const open = from + HOUR > Date.now() - OPEN_GRACE_MS;
+      const last = open ? openBuilds.get(key) : undefined;
+      const intact = was !== undefined && was.file === hourIds.get(hourFile(key));
       // Current when built from these files and still the file that build left.
-      if (was?.sig === p.sig && was.file === hourIds.get(hourFile(key))) next.hours[key] = was;
+      if (was?.sig === p.sig && intact) next.hours[key] = was;
       else if (from >= beforeMs) {
         // Not asked for: left as it is, and rebuilt by the next refresh that covers it.
         if (was !== undefined) next.hours[key] = was;
+      } else if (
+        intact &&
+        last !== undefined &&
+        last.tookMs >= openRebuild.minMs &&
+        Date.now() - last.atMs < openRebuild.factor * last.tookMs
+      ) {
+        next.hours[key] = was; // the open hour, rebuilt recently at a high cost: as of then
       } else {
+        const t0 = performance.now();
         next.hours[key] = { sig: p.sig, file: await build('hour', p.files, from, hourFile(key)) };
+        if (open) openBuilds.set(key, { atMs: Date.now(), tookMs: performance.now() - t0 });
         hoursBuilt++;
       }
     }
+    for (const key of openBuilds.keys())
+      if (hourStart(key) + HOUR <= Date.now() - OPEN_GRACE_MS) openBuilds.delete(key);
     for (const key of Object.keys(manifest.hours))
       if (!partitions.has(key)) await rm(hourFile(key), { force: true });
     const dayIds = withDays ? await identities([...dayHours.keys()].map(dayFile)) : new Map<string, null>();

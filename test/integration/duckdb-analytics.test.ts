@@ -236,6 +236,54 @@ describe('DuckDB analytics over the archive', () => {
     await sliced.close();
   });
 
+  it("rebuilds the open hour's rollup at most once per ten times its last build's cost; closed hours always", async () => {
+    const root = tempRoot();
+    const now = Date.now();
+    const openHour = Math.floor(now / H) * H;
+    const inOpen = (i: number) => openHour + (i % 1000);
+    await archive(root, traffic(0, 300, inOpen), 'open-1');
+    await archive(root, traffic(1000, 1300), 'closed-1'); // 2026-06-01: long closed
+    // Throttled from the first build on (minMs 0), for a very long time (factor 1e9).
+    const engine = await createDuckDbAnalytics({
+      root,
+      minRefreshMs: 0,
+      openRebuild: { factor: 1e9, minMs: 0 },
+    });
+    const hoursBefore = (await engine.refresh()).hoursBuilt;
+    expect(hoursBefore).toBeGreaterThan(1);
+    const openRows = async () =>
+      stored(
+        await engine.report({ placementId: null, fromMs: openHour, toMs: openHour + H, granularity: 'hour' }),
+      );
+    const first = await openRows();
+    expect(first).toEqual(truth(traffic(0, 300, inOpen), H));
+
+    // New files in the open hour and in a closed one: only the closed hour is rebuilt.
+    await archive(root, traffic(300, 400, inOpen), 'open-2');
+    await archive(
+      root,
+      traffic(5000, 5020, () => T + 60_000),
+      'closed-late',
+    );
+    expect(await engine.refresh()).toEqual({ hoursBuilt: 1, daysBuilt: 1 }); // and the closed hour's day
+    expect(await openRows()).toEqual(first); // as of its last build
+    await engine.close();
+
+    // Without the throttle (factor 0), the open hour is current again.
+    const eager = await createDuckDbAnalytics({
+      root,
+      minRefreshMs: 0,
+      openRebuild: { factor: 0, minMs: 0 },
+    });
+    expect(await eager.refresh()).toEqual({ hoursBuilt: 1, daysBuilt: 1 }); // and today's day
+    expect(
+      stored(
+        await eager.report({ placementId: null, fromMs: openHour, toMs: openHour + H, granularity: 'hour' }),
+      ),
+    ).toEqual(truth(traffic(0, 400, inOpen), H));
+    await eager.close();
+  });
+
   it('two engines sharing a root (a CLI beside a server) refresh concurrently into the same rollups, and a lost race heals', async () => {
     const events = traffic(0, 900);
     const root = tempRoot();
