@@ -53,32 +53,32 @@ const placementFilter = (r: EventRange): string =>
  * repeats rows across files. `row_number()` rather than `GROUP BY id` keeps every column without
  * engine-specific aggregates (`any_value` / `arbitrary`); copies of an id are identical rows.
  */
-export function dedupedEventsSql(d: SqlDialect, r: EventRange, pass?: RollupPass): string {
+export function dedupedEventsSql(d: SqlDialect, r: EventRange): string {
   return `SELECT id, type, ts, placement_id, ad_id, user_id
 FROM (
   SELECT id, type, ts, placement_id, ad_id, user_id,
          row_number() OVER (PARTITION BY id ORDER BY ts) AS copy
   FROM ${d.events}
   WHERE ${nest(partitionFilter(r))}
-    AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}${nest(placementFilter(r))}${
-      pass === undefined ? '' : `\n    AND ${passFilter(pass)}`
-    }
+    AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}${nest(placementFilter(r))}
 ) deduped
 WHERE copy = 1`;
 }
 
 /**
- * One of `of` disjoint slices of the events (DuckDB only): those whose user — or, without one,
- * whose id — hashes to `index`. An event's copies share id and user, so each slice is
- * deduplicated exactly on its own; and each user falls in one slice, so per-slice unique-user
- * counts add up. Sliced, a rollup's deduplication holds 1/`of` of the events in memory.
+ * The events of a range as they are (copies included), each with its `slice` of `of` (DuckDB
+ * only): the hash of its user — or, without one, of its id. An event's copies share id and user,
+ * so each slice can be deduplicated exactly on its own; and each user falls in one slice, so
+ * per-slice unique-user counts add up. `rollups.ts` writes them out by slice, then rolls up
+ * slice by slice: 1/`of` of the events in memory at a time.
  */
-export interface RollupPass {
-  index: number;
-  of: number;
+export function slicedEventsSql(d: SqlDialect, r: EventRange, of: number): string {
+  return `SELECT id, type, ts, placement_id, ad_id, user_id, dt, hour,
+       hash(coalesce(user_id, id)) % ${of} AS slice
+FROM ${d.events}
+WHERE ${nest(partitionFilter(r))}
+  AND ts >= ${sqlTimestamp(r.fromMs)} AND ts < ${sqlTimestamp(r.toMs)}`;
 }
-
-const passFilter = (p: RollupPass): string => `hash(coalesce(user_id, id)) % ${p.of} = ${p.index}`;
 
 /**
  * The rollup rows of a range from the events: per placement × ad × period (hour or day), every
@@ -89,12 +89,11 @@ export function rollupSql(
   g: Granularity,
   r: EventRange,
   catalog: readonly MetricDefinition[] = METRICS,
-  pass?: RollupPass,
 ): string {
   const measures = storedMetrics(catalog).map((m) => `,\n       ${m.expression} AS ${m.column}`);
   return `SELECT placement_id, ad_id, date_trunc('${g}', ts) AS period${measures.join('')}
 FROM (
-  ${nest(dedupedEventsSql(d, r, pass))}
+  ${nest(dedupedEventsSql(d, r))}
 ) e
 GROUP BY placement_id, ad_id, date_trunc('${g}', ts)`;
 }

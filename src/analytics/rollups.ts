@@ -3,9 +3,9 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Granularity } from '../core/ports/analytics-engine.js';
-import { type RollupPass, rollupSql } from './event-queries.js';
+import { rollupSql, slicedEventsSql } from './event-queries.js';
 import { METRICS, type MetricDefinition, storedMetrics } from './metric-catalog.js';
-import { duckdbDialect, sqlString } from './sql-dialect.js';
+import { duckdbDialect, type SqlDialect, sqlString } from './sql-dialect.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -33,6 +33,10 @@ export interface RefreshResult {
   hoursBuilt: number;
   daysBuilt: number;
 }
+
+/** Rows a slice buffers before DuckDB writes them out (its default, 524,288, per slice could
+ *  itself exceed the memory limit with many slices). */
+const SLICE_FLUSH_ROWS = 100_000;
 
 /** An hour counts as open until this long after its end (the archive flushes every 5 s). */
 const OPEN_GRACE_MS = 120_000;
@@ -72,9 +76,10 @@ export function createRollups(opts: {
   connection: DuckDBConnection;
   catalog?: readonly MetricDefinition[];
   /**
-   * Most events one query deduplicates (default 2,000,000): a rollup over more is built in
-   * passes over disjoint slices of its events (`RollupPass`), then summed. One query over an
-   * hour of 20M events ran out of DuckDB's 1GB (bench/archive-hour.ts).
+   * Most events one query deduplicates (default 2,000,000): a rollup over more is built from
+   * disjoint slices of its events (`slicedEventsSql`: read once, written out by slice), rolled
+   * up one by one, then summed. One query over an hour of 20M events ran out of DuckDB's 1GB
+   * (bench/archive-hour.ts).
    */
   eventsPerPass?: number;
   /**
@@ -161,26 +166,39 @@ export function createRollups(opts: {
     const dialect = duckdbDialect(files);
     await mkdir(join(target, '..'), { recursive: true });
     const tmp = `${target}.${unique()}.tmp`;
+    const slicesDir = `${tmp}.slices`;
     const parts: string[] = [];
     const copy = (sql: string, to: string) =>
       opts.connection.run(`COPY (${sql}) TO ${sqlString(to)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     try {
       const of = sliceable ? Math.ceil((await countRows(files)) / eventsPerPass) : 1;
-      if (of <= 1) await copy(`${rollupSql(dialect, g, range, catalog)}\nORDER BY placement_id, ad_id`, tmp);
-      else {
-        for (let index = 0; index < of; index++) {
-          const part = `${tmp}.${index}`;
+      if (of > 1) {
+        // One read of the events, written out by slice; then a rollup per slice, summed.
+        await opts.connection.run(`SET partitioned_write_flush_threshold = ${SLICE_FLUSH_ROWS}`);
+        await opts.connection.run(
+          `COPY (${slicedEventsSql(dialect, range, of)}) TO ${sqlString(slicesDir)} (FORMAT PARQUET, PARTITION_BY (slice))`,
+        );
+        for (const name of (await readdir(slicesDir).catch(() => [] as string[])).sort()) {
+          if (!name.startsWith('slice=')) continue;
+          const part = `${tmp}.${name.slice(6)}`;
           parts.push(part);
-          const pass: RollupPass = { index, of };
-          await copy(rollupSql(dialect, g, range, catalog, pass), part);
+          const slice: SqlDialect = {
+            name: 'duckdb',
+            events: `read_parquet(${sqlString(join(slicesDir, name, '*.parquet'))}, hive_partitioning = false)`,
+            rollups: null,
+          };
+          await copy(rollupSql(slice, g, range, catalog), part);
         }
-        await copy(sumParts(parts, await columnTypes(parts[0]!)), tmp);
       }
+      if (parts.length === 0)
+        await copy(`${rollupSql(dialect, g, range, catalog)}\nORDER BY placement_id, ad_id`, tmp);
+      else await copy(sumParts(parts, await columnTypes(parts[0]!)), tmp);
       const file = (await identity(tmp)) ?? ''; // rename keeps inode, size and mtime
       await rename(tmp, target);
       return file;
     } finally {
       await rm(tmp, { force: true });
+      await rm(slicesDir, { recursive: true, force: true });
       for (const part of parts) await rm(part, { force: true });
     }
   }
