@@ -11,7 +11,7 @@ import {
   DuckDBTimestampValue,
   StatementType,
 } from '@duckdb/node-api';
-import { type DuckDbSettings, duckDbConfig, memoryLimitBytes } from '../archive/duckdb-settings.js';
+import { type DuckDbSettings, duckDbConfig, eventsPerQuery } from '../archive/duckdb-settings.js';
 import { AllotError, type Problem } from '../core/errors.js';
 import type {
   AnalyticsEngine,
@@ -84,16 +84,11 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
   const eventsDir = join(opts.root, 'events');
   const instance = await DuckDBInstance.create(':memory:', duckDbConfig(opts.duckdb));
   const connection: DuckDBConnection = await instance.connect();
-  // Events one rollup query deduplicates: ~200 bytes each measured (bench/archive-hour.ts), so
-  // a pass stays well within the memory limit (2M at the default 1GB).
-  const limit = memoryLimitBytes(opts.duckdb);
-  const eventsPerPass =
-    opts.eventsPerPass ?? (Number.isFinite(limit) ? Math.max(100_000, Math.floor(limit / 500)) : undefined);
   const rollups = createRollups({
     root: opts.root,
     connection,
     catalog: metrics,
-    eventsPerPass,
+    eventsPerPass: opts.eventsPerPass ?? eventsPerQuery(opts.duckdb),
     openRebuild: opts.openRebuild,
   });
   const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);

@@ -210,13 +210,13 @@ export function createRollups(opts: {
     return Number(r.getRows()[0]?.[0] ?? 0);
   }
 
-  /** Each stored column's type in a pass's file, so the summed rollup keeps the one-pass types. */
+  /** Each stored column's type in a slice's rollup, so the summed rollup keeps the one-query types. */
   async function columnTypes(file: string): Promise<Map<string, string>> {
     const r = await opts.connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
     return new Map(r.getRows().map((row) => [String(row[0]), String(row[1])]));
   }
 
-  /** The passes' rows summed per placement × ad × period: every stored metric adds up across them. */
+  /** The slices' rows summed per placement × ad × period: every stored metric adds up across them. */
   function sumParts(files: string[], types: Map<string, string>): string {
     const sums = stored.map(
       (m) => `,\n       CAST(sum(${m.column}) AS ${types.get(m.column) ?? 'BIGINT'}) AS ${m.column}`,

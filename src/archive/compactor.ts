@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ArchiveStore } from '../core/ports/archive-store.js';
-import { type DuckDbSettings, duckDbConfig, memoryLimitBytes } from './duckdb-settings.js';
+import { type DuckDbSettings, duckDbConfig, eventsPerQuery } from './duckdb-settings.js';
 import { ARCHIVE_SCHEMA_VERSION, EVENTS_PREFIX } from './parquet-archive.js';
 
 const HOUR = 3_600_000;
@@ -60,9 +60,7 @@ export async function compactArchive(opts: {
    */
   eventsPerPass?: number;
 }): Promise<CompactionResult> {
-  const limit = memoryLimitBytes(opts.duckdb);
-  const eventsPerPass =
-    opts.eventsPerPass ?? (Number.isFinite(limit) ? Math.max(100_000, Math.floor(limit / 500)) : 2_000_000);
+  const eventsPerPass = opts.eventsPerPass ?? eventsPerQuery(opts.duckdb);
   const settleMs = opts.settleMs ?? 10 * 60_000;
   const byPartition = new Map<string, string[]>();
   for (const o of await opts.store.list(EVENTS_PREFIX)) {

@@ -30,3 +30,13 @@ export function memoryLimitBytes(settings?: DuckDbSettings): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b)$/i.exec((settings?.memoryLimit ?? '1GB').trim());
   return m === null ? Number.NaN : Number(m[1]) * (UNITS[m[2]!.toLowerCase()] ?? Number.NaN);
 }
+
+/**
+ * Events one deduplicating query may hold within the memory limit: ~200 bytes each measured
+ * (bench/archive-hour.ts), so limit ÷ 500 keeps a margin — 2M at the default 1GB, at least 100K.
+ * Compaction and the rollups work on slices of this size.
+ */
+export function eventsPerQuery(settings?: DuckDbSettings): number {
+  const limit = memoryLimitBytes(settings);
+  return Number.isFinite(limit) ? Math.max(100_000, Math.floor(limit / 500)) : 2_000_000;
+}

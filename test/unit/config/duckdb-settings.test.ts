@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { duckDbConfig, memoryLimitBytes } from '../../../src/archive/duckdb-settings.js';
+import { duckDbConfig, eventsPerQuery, memoryLimitBytes } from '../../../src/archive/duckdb-settings.js';
 
 describe('DuckDB settings', () => {
   it('reads the memory limit in bytes as DuckDB does (KB = 1000, KiB = 1024)', () => {
@@ -9,6 +9,13 @@ describe('DuckDB settings', () => {
     expect(memoryLimitBytes({ memoryLimit: '1.5gb' })).toBe(1.5e9);
     expect(memoryLimitBytes({ memoryLimit: '100KiB' })).toBe(102_400);
     expect(memoryLimitBytes({ memoryLimit: 'lots' })).toBeNaN();
+  });
+
+  it('sizes deduplicating queries from the limit: 2M events at 1GB, never under 100K', () => {
+    expect(eventsPerQuery()).toBe(2_000_000);
+    expect(eventsPerQuery({ memoryLimit: '4GB' })).toBe(8_000_000);
+    expect(eventsPerQuery({ memoryLimit: '10MB' })).toBe(100_000);
+    expect(eventsPerQuery({ memoryLimit: 'lots' })).toBe(2_000_000);
   });
 
   it('passes the limit and the thread count through', () => {
