@@ -2,6 +2,7 @@ import type { MixSnapshot, MixStore } from '../../core/ports/mix-store.js';
 import type { RequestContext } from '../../core/targeting/targeting-rule.js';
 import type { RedisConnection } from './redis-client.js';
 import { redisKeys } from './redis-keys.js';
+import { addSample, boundBuffer, mergeBack, type PlacementBuffer } from './redis-mix-buffer.js';
 import { atMostOncePerMinute, copySnapshot, parseCandidates, parseContext } from './redis-mix-codec.js';
 
 export interface RedisMixStoreOptions {
@@ -41,8 +42,6 @@ const HORIZON_HALF_LIVES = 5;
 const MAX_SLICES = 50;
 /** Garbage collection of the contexts of a placement that stopped receiving traffic. */
 const CONTEXTS_TTL_SECONDS = 7 * 86_400;
-/** Buffered (slice, field) counts kept across failed flushes, all placements together. */
-const MAX_BUFFERED_FIELDS = 100_000;
 
 /** A closed slice changes only after a failed flush; it is read again this often at most. */
 const CLOSED_SLICE_REFRESH_MS = 300_000;
@@ -50,21 +49,6 @@ const CLOSED_SLICE_REFRESH_MS = 300_000;
 const NEW_PLACEMENT_TICK_MS = 250;
 /** A read is reused only once the mix holds this many samples (before, every read is fresh). */
 const MATURE_SAMPLES = 10_000;
-
-/** One slice's counts: candidate key → eligibility key → count. */
-type Slice = Map<string, Map<string, number>>;
-
-interface PlacementBuffer {
-  /** The latest candidates recorded: what `mixcand` is set to. */
-  candidateKey: string;
-  adIds: readonly string[];
-  /** Slice start → candidate key → eligibility key → count (the hash field is
-   *  `<candidateKey>|<eligibilityKey>`, joined at flush: the candidate key is long, and
-   *  joining it per request cost a string copy and hash each). */
-  slices: Map<number, Slice>;
-  /** Oldest first; trimmed to maxContexts in amortised O(1). */
-  contexts: RequestContext[];
-}
 
 /**
  * The request mix of a fleet in Redis: each decision server buffers its samples in memory
@@ -135,7 +119,7 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
     if (buffer.size === 0) return Promise.resolve();
     if (!client.isReady) {
       // The buffer stays where it is and keeps growing while Redis is down: bound it here.
-      bound();
+      boundBuffer(buffer, horizonMs);
       return Promise.reject(new Error('Redis mix store: not connected, samples kept'));
     }
     const batch = buffer;
@@ -193,7 +177,7 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
         Promise.all(tx).catch((err: unknown) => {
           candidatesWritten.delete(placementId);
           for (const start of b.slices.keys()) expirySet.delete(keys.mixSlice(placementId, start));
-          mergeBack(new Map([[placementId, b]]));
+          mergeBack(buffer, new Map([[placementId, b]]), maxContexts, horizonMs);
           throw err;
         }),
       );
@@ -203,52 +187,6 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
       const failed = results.find((r) => r.status === 'rejected');
       if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     });
-  }
-
-  /** Puts a failed batch back under what was recorded since (newer candidates and contexts win). */
-  function mergeBack(failed: Map<string, PlacementBuffer>): void {
-    for (const [placementId, old] of failed) {
-      const cur = buffer.get(placementId);
-      if (cur === undefined) {
-        buffer.set(placementId, old);
-        continue;
-      }
-      for (const [start, fields] of cur.slices) {
-        const into = old.slices.get(start);
-        if (into === undefined) {
-          old.slices.set(start, fields);
-          continue;
-        }
-        for (const [cand, counts] of fields) {
-          const intoCounts = into.get(cand);
-          if (intoCounts === undefined) into.set(cand, counts);
-          else for (const [k, n] of counts) intoCounts.set(k, (intoCounts.get(k) ?? 0) + n);
-        }
-      }
-      cur.slices = old.slices;
-      cur.contexts = old.contexts.concat(cur.contexts).slice(-maxContexts);
-    }
-    bound();
-  }
-
-  /** Keeps a long outage from growing the buffer: drops slices past the horizon, then oldest first. */
-  function bound(): void {
-    const all: Array<{ start: number; slices: Map<number, Slice>; size: number }> = [];
-    let newest = Number.NEGATIVE_INFINITY;
-    for (const b of buffer.values()) {
-      for (const [start, fields] of b.slices) {
-        let size = 0;
-        for (const counts of fields.values()) size += counts.size;
-        all.push({ start, slices: b.slices, size });
-        newest = Math.max(newest, start);
-      }
-    }
-    all.sort((x, y) => y.start - x.start);
-    let kept = 0;
-    for (const s of all) {
-      kept += s.size;
-      if (s.start < newest - horizonMs || kept > MAX_BUFFERED_FIELDS) s.slices.delete(s.start);
-    }
   }
 
   const flush = (forceContexts = true): Promise<void> => {
@@ -292,28 +230,16 @@ export function createRedisMixStore(opts: RedisMixStoreOptions): RedisMixStore {
   return {
     record(placementId, candidateKey, adIds, key, context, nowMs) {
       if (closed) return;
-      let b = buffer.get(placementId);
-      if (b === undefined) {
-        b = { candidateKey, adIds, slices: new Map(), contexts: [] };
-        buffer.set(placementId, b);
-      } else {
-        b.candidateKey = candidateKey;
-        b.adIds = adIds;
-      }
-      const start = Math.floor(nowMs / sliceMs) * sliceMs;
-      let fields = b.slices.get(start);
-      if (fields === undefined) {
-        fields = new Map();
-        b.slices.set(start, fields);
-      }
-      let counts = fields.get(candidateKey);
-      if (counts === undefined) {
-        counts = new Map();
-        fields.set(candidateKey, counts);
-      }
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      b.contexts.push(context);
-      if (b.contexts.length >= 2 * maxContexts) b.contexts.splice(0, b.contexts.length - maxContexts);
+      addSample(
+        buffer,
+        placementId,
+        candidateKey,
+        adIds,
+        key,
+        context,
+        Math.floor(nowMs / sliceMs) * sliceMs,
+        maxContexts,
+      );
     },
 
     async read(placementId, nowMs) {
