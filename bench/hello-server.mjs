@@ -46,6 +46,8 @@ if (workers > 1 && cluster.isPrimary) {
       res.end(out);
     });
   });
+  // A clean exit on SIGTERM, so that a `--cpu-prof` profile is written.
+  if (cluster.isPrimary) process.on('SIGTERM', () => process.exit(0));
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     if (cluster.isPrimary) process.stdout.write(`listening ${server.address().port}\n`);
   });

@@ -16,6 +16,7 @@
 //       [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--redis-url redis://127.0.0.1:6379]
 //       [--nats-url 127.0.0.1:4222]
 //       [--profile DIR]                  write the decision server's CPU profile (.cpuprofile) to DIR
+//                                        and the hello-world's to DIR/hello-world
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -208,7 +209,10 @@ async function main() {
   for (const t of targets)
     workloads[t].script = rate === null ? wrkScript(work, t, workloads[t].items) : null;
 
-  const hello = startProcess('hello-world', process.execPath, ['bench/hello-server.mjs'], {
+  // --profile: the hello-world's profile too (DIR/hello-world), to compare the same frames.
+  const helloProfile =
+    profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'hello-world')}`];
+  const hello = startProcess('hello-world', process.execPath, [...helloProfile, 'bench/hello-server.mjs'], {
     PORT: '0',
     RESPONSE_BYTES: String(bytes),
     GET_RESPONSE_BYTES: String(beacon?.bytes ?? 0),

@@ -48,6 +48,8 @@ export async function startArchiving(deps: {
     store: archiveStore,
     stagingDir,
     duckdb: config.duckdb,
+    // Off the event loop that serves decisions (embedded) or counts events (pipeline).
+    thread: true,
   });
   const archiver = startArchiver({
     bus,

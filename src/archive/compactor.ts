@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ArchiveStore } from '../core/ports/archive-store.js';
 import { type DuckDbSettings, duckDbConfig, eventsPerQuery } from './duckdb-settings.js';
-import { ARCHIVE_SCHEMA_VERSION, EVENTS_PREFIX } from './parquet-archive.js';
+import { ARCHIVE_SCHEMA_VERSION, EVENTS_PREFIX } from './parquet-batch-writer.js';
 
 const HOUR = 3_600_000;
 const PARTITION = /^events\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/[^/]+\.parquet$/;
