@@ -196,7 +196,14 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
     if (replayed > 0) logger.info({ events: replayed }, 'replayed the event log');
   }
 
+  // Where decisions are served too (embedded), the controller's fitting runs on a thread of its
+  // own, off the decisions' event loop; a controller process fits on its own thread.
+  const solver =
+    serves.controller && serves.decisions
+      ? await (await import('../controller/control-step-thread.js')).startControlStepThread()
+      : null;
   const controller = createAllocationController({
+    ...(solver === null ? {} : { solve: solver.solve }),
     plan,
     counters,
     mix,
@@ -215,6 +222,8 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
       metrics.controllerStepSeconds.inc(seconds);
     },
     onError: (err) => logger.error({ err }, 'controller step failed; serving the previous weights'),
+    onSolveError: (err) =>
+      logger.warn({ err }, "the controller's solver thread failed; stepped on the main thread"),
   });
   if (serves.controller) controller.start();
   else if (pipeline.shared) stops.push(await startWeightsFollower(allocationState, planSource, logger));
@@ -326,7 +335,13 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   /** The shutdown step under way: named in the error when the shutdown times out. */
   let step = 'starting';
   const shutdownSteps: Array<[string, () => Promise<unknown>]> = [
-    ['controller', () => controller.stop()],
+    [
+      'controller',
+      async () => {
+        await controller.stop();
+        await solver?.close();
+      },
+    ],
     ['HTTP server (requests in flight)', () => app.close()],
     ['event publisher drain', () => publisher.drain()],
     ['bus', () => bus.close()],

@@ -1,5 +1,10 @@
 import type { AllocationReport } from '../core/allocation/allocation-report.js';
-import { type ControlState, controlStep } from '../core/allocation/controller.js';
+import {
+  type ControlInput,
+  type ControlOutput,
+  type ControlState,
+  controlStep,
+} from '../core/allocation/controller.js';
 import { mixFromSnapshot } from '../core/allocation/mix-from-snapshot.js';
 import type { Plan } from '../core/plan/plan.js';
 import type { CounterStore } from '../core/ports/counter-store.js';
@@ -33,6 +38,25 @@ const SLICE_MS = 2;
  */
 const MAX_DUTY = 0.25;
 
+/** Placements handed to `solve` at a time (each answer is applied before the next batch). */
+const SOLVE_BATCH = 100;
+
+/** One placement's step: its inputs, and where its result goes. */
+interface Job {
+  placementId: string;
+  tracked: Tracked;
+  targetsVersion: number;
+  decisions: number[];
+  samples: number;
+  prev: ControlState | null;
+  input: ControlInput;
+}
+
+/** Runs `controlStep` on each job elsewhere (a worker thread: `control-step-thread.ts`). */
+export type ControlSolver = (
+  jobs: ReadonlyArray<{ prev: ControlState | null; input: ControlInput }>,
+) => Promise<ControlOutput[]>;
+
 /** Serving weights per placement: ad id → weight, with the targets version they were fitted to. */
 export type WeightUpdate = Map<string, { targetsVersion: number; weights: Map<string, number> }>;
 
@@ -53,21 +77,24 @@ export function createAllocationController(deps: {
   onError?: (err: unknown) => void;
   /** Called after each step with the placements stepped and the time it took. */
   onStep?: (placements: number, seconds: number) => void;
+  /**
+   * Where `controlStep` runs: by default on this thread, yielding every `SLICE_MS`; a solver
+   * takes batches of placements elsewhere (if it fails, the batch is stepped here, and the
+   * failure reported to `onSolveError`).
+   */
+  solve?: ControlSolver;
+  onSolveError?: (err: unknown) => void;
 }) {
   const tracked = new Map<string, Tracked>();
   const reports = new Map<string, AllocationReport>();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
 
-  async function stepPlacement(
-    placementId: string,
-    update: WeightUpdate,
-    nowMs: number,
-    force: boolean,
-  ): Promise<void> {
+  /** Reads what a due placement's step needs; null when it is not due (or gone). */
+  async function prepare(placementId: string, nowMs: number, force: boolean): Promise<Job | null> {
     // The plan may have changed while the step yielded: a placement since deleted is skipped.
     const p = deps.plan().placements.get(placementId);
-    if (p === undefined || p.candidates.length === 0) return;
+    if (p === undefined || p.candidates.length === 0) return null;
     const win = windowAt(p.window, nowMs);
     let t = tracked.get(placementId);
     if (t === undefined || t.targetsVersion !== p.targetsVersion || t.windowStartMs !== win.startMs) {
@@ -81,9 +108,9 @@ export function createAllocationController(deps: {
         nextAtMs: nowMs + everyMs,
       };
       tracked.set(placementId, t);
-      if (!force) return;
+      if (!force) return null;
     }
-    if (!force && nowMs < t.nextAtMs) return;
+    if (!force && nowMs < t.nextAtMs) return null;
     t.everyMs = Math.min(deps.intervalMs, t.everyMs * 2);
     // Once ramped up, steps fall on multiples of the interval, so every placement is stepped
     // in the same tick and published together (one write for all, not one per placement).
@@ -99,27 +126,42 @@ export function createAllocationController(deps: {
     for (const c of counts.values()) total += c.impressions;
     const recent = decisions.map((d, i) => Math.max(0, d - (t.lastDecisions[i] ?? 0)));
     const snapshot = await deps.mix.read(placementId, nowMs);
-    const out = controlStep(t.state, {
-      adIds: ids,
-      targets: Array.from(p.targetShares),
-      fallbackIndex: p.fallbackIndex,
-      mix: mixFromSnapshot(snapshot, ids),
-      windowImpressions: impressions,
-      windowDecisions: decisions,
-      windowImpressionsTotal: total,
-      recentDecisions: t.state === null ? decisions.map(() => 0) : recent,
-    });
+    return {
+      placementId,
+      tracked: t,
+      targetsVersion: p.targetsVersion,
+      decisions,
+      samples: snapshot?.adIds.join(',') === p.candidateKey ? snapshot.samples : 0,
+      prev: t.state,
+      input: {
+        adIds: ids,
+        targets: Array.from(p.targetShares),
+        fallbackIndex: p.fallbackIndex,
+        mix: mixFromSnapshot(snapshot, ids),
+        windowImpressions: impressions,
+        windowDecisions: decisions,
+        windowImpressionsTotal: total,
+        recentDecisions: t.state === null ? decisions.map(() => 0) : recent,
+      },
+    };
+  }
+
+  /** Keeps a step's result, unless its placement was reset meanwhile (new targets or window). */
+  function apply(job: Job, out: ControlOutput, update: WeightUpdate, nowMs: number): void {
+    const t = job.tracked;
+    if (tracked.get(job.placementId) !== t) return;
     t.state = out.state;
-    t.lastDecisions = decisions;
-    reports.set(placementId, {
+    t.lastDecisions = job.decisions;
+    const ids = job.input.adIds;
+    reports.set(job.placementId, {
       ...out,
       adIds: ids,
-      targetsVersion: p.targetsVersion,
+      targetsVersion: job.targetsVersion,
       atMs: nowMs,
-      samples: snapshot?.adIds.join(',') === p.candidateKey ? snapshot.samples : 0,
+      samples: job.samples,
     });
-    update.set(placementId, {
-      targetsVersion: p.targetsVersion,
+    update.set(job.placementId, {
+      targetsVersion: job.targetsVersion,
       weights: new Map(ids.map((id, i) => [id, out.weights[i]!])),
     });
   }
@@ -130,11 +172,31 @@ export function createAllocationController(deps: {
     const plan = deps.plan();
     const update: WeightUpdate = new Map();
     let sliceAt = t0;
-    for (const placementId of plan.placements.keys()) {
-      await stepPlacement(placementId, update, nowMs, force);
+    const yieldNowAndThen = async () => {
       if (performance.now() - sliceAt > SLICE_MS) {
         await new Promise((r) => setImmediate(r));
         sliceAt = performance.now();
+      }
+    };
+    const jobs: Job[] = [];
+    for (const placementId of plan.placements.keys()) {
+      const job = await prepare(placementId, nowMs, force);
+      if (job !== null) jobs.push(job);
+      await yieldNowAndThen();
+    }
+    for (let i = 0; i < jobs.length; i += SOLVE_BATCH) {
+      const batch = jobs.slice(i, i + SOLVE_BATCH);
+      let outs: ControlOutput[] | null = null;
+      if (deps.solve !== undefined) {
+        outs = await deps.solve(batch.map(({ prev, input }) => ({ prev, input }))).catch((err: unknown) => {
+          deps.onSolveError?.(err);
+          return null; // stepped here instead
+        });
+      }
+      for (let k = 0; k < batch.length; k++) {
+        const job = batch[k]!;
+        apply(job, outs?.[k] ?? controlStep(job.prev, job.input), update, nowMs);
+        if (outs === null) await yieldNowAndThen();
       }
     }
     const current = deps.plan();

@@ -55,7 +55,7 @@ export function createMetrics(
     }),
     controllerStepSeconds: new Counter({
       name: 'allot_controller_step_seconds_total',
-      help: 'Time spent in allocation controller steps (all placements)',
+      help: 'Wall time of allocation controller steps (all placements; embedded: the fitting on its own thread included)',
       registers: [registry],
     }),
     controllerSteps: new Counter({
