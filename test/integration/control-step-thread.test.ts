@@ -12,9 +12,8 @@ import type { ConfigSnapshot } from '../../src/core/domain/config-snapshot.js';
 import { compilePlan } from '../../src/core/plan/compile-plan.js';
 import { mulberry32 } from '../../src/core/random/mulberry32.js';
 import { CAPPED, ELIGIBLE, NOT_MATCHED } from '../../src/core/selection/describe-eligibility.js';
-import { makeAd } from '../support/fixtures.js';
+import { addPlacement } from '../support/fixtures.js';
 
-const ISO = '2026-06-01T00:00:00.000Z';
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 const HOUR = 3_600_000;
 const PLACEMENTS = 150; // two batches for the solver (100 per batch)
@@ -25,21 +24,7 @@ function plan() {
   const snapshot: ConfigSnapshot = { revision: 1, ads: [], placements: [], targets: [] };
   for (let p = 0; p < PLACEMENTS; p++) {
     const ids = Array.from({ length: ADS }, (_, a) => `p${p}-a${a}`);
-    snapshot.ads.push(...ids.map((id) => makeAd(id)));
-    snapshot.placements.push({
-      id: `p${p}`,
-      name: `p${p}`,
-      fallbackAdId: ids[ADS - 1]!,
-      window: { lengthHours: 24, timeZone: 'UTC' },
-      createdAt: ISO,
-      updatedAt: ISO,
-    });
-    snapshot.targets.push({
-      placementId: `p${p}`,
-      version: 1,
-      updatedAt: ISO,
-      targets: [0.2, 0.15, 0.1, 0.1, 0.05].map((share, a) => ({ adId: ids[a]!, share })),
-    });
+    addPlacement(snapshot, `p${p}`, ids, [0.2, 0.15, 0.1, 0.1, 0.05]);
   }
   return compilePlan(snapshot);
 }

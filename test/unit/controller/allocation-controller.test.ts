@@ -4,33 +4,18 @@ import { createMemoryMixStore } from '../../../src/adapters/memory/memory-mix-st
 import { createAllocationController } from '../../../src/controller/allocation-controller.js';
 import type { ConfigSnapshot } from '../../../src/core/domain/config-snapshot.js';
 import { compilePlan } from '../../../src/core/plan/compile-plan.js';
-import { makeAd } from '../../support/fixtures.js';
-
-const ISO = '2026-06-01T00:00:00.000Z';
+import { addPlacement } from '../../support/fixtures.js';
 
 /** `n` placements of 3 ads each, 40 % / 40 % targets. */
 function bigPlan(n: number) {
   const snapshot: ConfigSnapshot = { revision: 1, ads: [], placements: [], targets: [] };
   for (let p = 0; p < n; p++) {
-    const ids = [0, 1, 2].map((a) => `p${p}-a${a}`);
-    snapshot.ads.push(...ids.map((id) => makeAd(id)));
-    snapshot.placements.push({
-      id: `p${p}`,
-      name: `p${p}`,
-      fallbackAdId: ids[2]!,
-      window: { lengthHours: 24, timeZone: 'UTC' },
-      createdAt: ISO,
-      updatedAt: ISO,
-    });
-    snapshot.targets.push({
-      placementId: `p${p}`,
-      version: 1,
-      updatedAt: ISO,
-      targets: [
-        { adId: ids[0]!, share: 0.4 },
-        { adId: ids[1]!, share: 0.4 },
-      ],
-    });
+    addPlacement(
+      snapshot,
+      `p${p}`,
+      [0, 1, 2].map((a) => `p${p}-a${a}`),
+      [0.4, 0.4],
+    );
   }
   return compilePlan(snapshot);
 }
