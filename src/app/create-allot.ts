@@ -197,7 +197,7 @@ export async function createAllot(config: AllotConfig, opts: CreateAllotOptions 
   }
 
   // Where decisions are served too (embedded), the controller's fitting runs on a thread of its
-  // own, off the decisions' event loop; a controller process fits on its own thread.
+  // own, off the decisions' event loop; a controller process fits on its main thread.
   const solver =
     serves.controller && serves.decisions
       ? await (await import('../controller/control-step-thread.js')).startControlStepThread()

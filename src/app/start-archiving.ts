@@ -48,9 +48,10 @@ export async function startArchiving(deps: {
     store: archiveStore,
     stagingDir,
     duckdb: config.duckdb,
-    // Where decisions are served too (embedded, role all), off their event loop: a decision
-    // costs a quarter less of it (docs/benchmarks.md). A pipeline process writes on its own
-    // thread: handing batches to a worker costs it ~3 µs more CPU per event and gained nothing.
+    // Where decisions are served too (embedded, role all), off their event loop (the appender
+    // and encoding took ~13 µs of it per decision in a profile, docs/benchmarks.md). A pipeline
+    // process writes on its main thread: handing batches to a worker cost it ~3 µs more CPU per
+    // event and did not raise its throughput.
     thread: config.role === 'all',
   });
   const archiver = startArchiver({
