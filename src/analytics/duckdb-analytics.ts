@@ -64,8 +64,10 @@ export interface DuckDbAnalyticsOptions {
   duckdb?: DuckDbSettings;
   /** Events per rollup pass (default: from the memory limit; see `createRollups`). For tests. */
   eventsPerPass?: number;
-  /** How often the open hour's rollup may be rebuilt (see `createRollups`). For tests. */
+  /** How often the open hour's and day's rollups may be rebuilt (see `createRollups`). For tests. */
   openRebuild?: { factor: number; minMs: number };
+  /** The clock deciding which hour and day are open (default `Date.now`). For tests. */
+  now?: () => number;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function createDuckDbAnalytics(opts: DuckDbAnalyticsOptions) {
     catalog: metrics,
     eventsPerPass: opts.eventsPerPass ?? eventsPerQuery(opts.duckdb),
     openRebuild: opts.openRebuild,
+    now: opts.now,
   });
   const dialect = duckdbDialect(join(eventsDir, '**', '*.parquet'), rollups.rollupsDir);
   const countsStored = ['decisions', 'impressions', 'clicks'].every((c) =>

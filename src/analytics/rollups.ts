@@ -83,19 +83,29 @@ export function createRollups(opts: {
    */
   eventsPerPass?: number;
   /**
-   * The open hour's rollup (its files change with every archive flush) is rebuilt at most once
-   * per `factor` × its last build's time, once that build took `minMs` or more (default 10 and
-   * 1 s): a dashboard asking every minute for hours that include the open one then costs at most
-   * a tenth of a DuckDB thread, however large the hour, and lags it by up to that. Closed hours
-   * are always current.
+   * The open hour's rollup (its files change with every archive flush) and the open day's (today:
+   * every event of the day so far, ~20–40 s at 20M events) are each rebuilt at most once per
+   * `factor` × its last build's time, once that build took `minMs` or more (default 10 and 1 s):
+   * a dashboard asking every minute for hours or days that include the open ones then costs at
+   * most a tenth of a DuckDB thread for each, however large, and lags them by up to that. Closed
+   * hours and days are always current.
    */
   openRebuild?: { factor: number; minMs: number };
+  /** The clock deciding which hour and day are open (default `Date.now`). For tests. */
+  now?: () => number;
 }) {
   const catalog = opts.catalog ?? METRICS;
   const eventsPerPass = opts.eventsPerPass ?? 2_000_000;
   const openRebuild = opts.openRebuild ?? { factor: 10, minMs: 1000 };
-  /** This process's last build of each open hour: when it ended and how long it took. */
+  const now = opts.now ?? Date.now;
+  /** This process's last build of each open hour (`YYYY-MM-DD/HH`) and open day (`YYYY-MM-DD`):
+   *  when it ended and how long it took. */
   const openBuilds = new Map<string, { atMs: number; tookMs: number }>();
+  /** Whether an open rollup last built as `last` is kept as it is (built recently, at a high cost). */
+  const throttled = (last: { atMs: number; tookMs: number } | undefined): boolean =>
+    last !== undefined &&
+    last.tookMs >= openRebuild.minMs &&
+    now() - last.atMs < openRebuild.factor * last.tookMs;
   // Slices add up for sums and for unique users (each user in one slice); a custom catalog's
   // other distinct aggregates would not, so such a catalog builds in one pass.
   const stored = storedMetrics(catalog);
@@ -243,7 +253,7 @@ ORDER BY placement_id, ad_id`;
       dayHours.set(d, [...(dayHours.get(d) ?? []), key]);
       const was = manifest.hours[key];
       const from = hourStart(key);
-      const open = from + HOUR > Date.now() - OPEN_GRACE_MS;
+      const open = from + HOUR > now() - OPEN_GRACE_MS;
       const last = open ? openBuilds.get(key) : undefined;
       const intact = was !== undefined && was.file === hourIds.get(hourFile(key));
       // Current when built from these files and still the file that build left.
@@ -251,22 +261,19 @@ ORDER BY placement_id, ad_id`;
       else if (from >= beforeMs) {
         // Not asked for: left as it is, and rebuilt by the next refresh that covers it.
         if (was !== undefined) next.hours[key] = was;
-      } else if (
-        intact &&
-        last !== undefined &&
-        last.tookMs >= openRebuild.minMs &&
-        Date.now() - last.atMs < openRebuild.factor * last.tookMs
-      ) {
+      } else if (intact && throttled(last)) {
         next.hours[key] = was; // the open hour, rebuilt recently at a high cost: as of then
       } else {
         const t0 = performance.now();
         next.hours[key] = { sig: p.sig, file: await build('hour', p.files, from, hourFile(key)) };
-        if (open) openBuilds.set(key, { atMs: Date.now(), tookMs: performance.now() - t0 });
+        if (open) openBuilds.set(key, { atMs: now(), tookMs: performance.now() - t0 });
         hoursBuilt++;
       }
     }
-    for (const key of openBuilds.keys())
-      if (hourStart(key) + HOUR <= Date.now() - OPEN_GRACE_MS) openBuilds.delete(key);
+    for (const key of openBuilds.keys()) {
+      const end = key.length === 10 ? Date.parse(`${key}T00:00:00Z`) + DAY : hourStart(key) + HOUR;
+      if (end <= now() - OPEN_GRACE_MS) openBuilds.delete(key);
+    }
     for (const key of Object.keys(manifest.hours))
       if (!partitions.has(key)) await rm(hourFile(key), { force: true });
     const dayIds = withDays ? await identities([...dayHours.keys()].map(dayFile)) : new Map<string, null>();
@@ -278,10 +285,17 @@ ORDER BY placement_id, ad_id`;
         continue;
       }
       const sig = sha1(keys.map((k) => `${k}=${next.hours[k]?.sig}`).join('\n'));
-      if (was?.sig === sig && was.file === dayIds.get(dayFile(d))) next.days[d] = was;
-      else {
+      const from = Date.parse(`${d}T00:00:00Z`);
+      const open = from + DAY > now() - OPEN_GRACE_MS;
+      const intact = was !== undefined && was.file === dayIds.get(dayFile(d));
+      if (was?.sig === sig && intact) next.days[d] = was;
+      else if (intact && open && throttled(openBuilds.get(d))) {
+        next.days[d] = was; // today, rebuilt recently at a high cost: as of then
+      } else {
         const files = keys.flatMap((k) => partitions.get(k)?.files ?? []);
-        next.days[d] = { sig, file: await build('day', files, Date.parse(`${d}T00:00:00Z`), dayFile(d)) };
+        const t0 = performance.now();
+        next.days[d] = { sig, file: await build('day', files, from, dayFile(d)) };
+        if (open) openBuilds.set(d, { atMs: now(), tookMs: performance.now() - t0 });
         daysBuilt++;
       }
     }

@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads';
 import { serveWorkerRpc } from '../adapters/shared/worker-rpc.js';
-import type { AllotEvent } from '../core/events/allot-event.js';
 import { type DuckDbSettings, duckDbConfig } from './duckdb-settings.js';
 import { createParquetBatchWriter, type StagedFile } from './parquet-batch-writer.js';
+import { type EventColumns, fromColumns } from './parquet-writer-thread.js';
 
 /**
  * Worker-thread entry of `parquet-writer-thread.ts`: a Parquet batch writer (DuckDB) on this
@@ -14,7 +14,7 @@ const writer = await createParquetBatchWriter(opts).catch((err: unknown) => {
   const why = err instanceof Error ? err.message : String(err);
   throw new Error(`cannot open DuckDB with ${JSON.stringify(duckDbConfig(opts.duckdb))}: ${why}`);
 });
-serveWorkerRpc<readonly AllotEvent[], StagedFile[]>(
-  (events, notify) => writer.writeFiles(events, notify),
+serveWorkerRpc<EventColumns, StagedFile[]>(
+  (columns, notify) => writer.writeFiles(fromColumns(columns), notify),
   () => writer.close(),
 );

@@ -284,6 +284,51 @@ describe('DuckDB analytics over the archive', () => {
     await eager.close();
   });
 
+  it("rebuilds today's rollup at most once per ten times its last build's cost; closed days always", async () => {
+    const root = tempRoot();
+    // 01:30 on 2026-06-02: hour 00 of that day is closed, hour 01 open, 2026-06-01 closed.
+    let clock = T + 3 * H + 30 * 60_000;
+    const day2 = T + 2 * H;
+    const in00 = (i: number) => day2 + ((i * 7919) % H);
+    const in01 = (i: number) => day2 + H + ((i * 7919) % (30 * 60_000));
+    const in23 = (i: number) => T + H + ((i * 7919) % H);
+    const first = [...traffic(0, 300, in00), ...traffic(300, 500, in01), ...traffic(500, 800, in23)];
+    await archive(root, first, 'a');
+    // Throttled from the first build on (minMs 0), for a very long time (factor 1e9).
+    const engine = await createDuckDbAnalytics({
+      root,
+      minRefreshMs: 0,
+      now: () => clock,
+      openRebuild: { factor: 1e9, minMs: 0 },
+    });
+    const days = async () => stored(await engine.report({ ...ALL, granularity: 'day' }));
+    const on = (day: string, rows: Map<string, unknown>) =>
+      new Map([...rows].filter(([k]) => k.includes(day)));
+    expect(await engine.refresh()).toEqual({ hoursBuilt: 3, daysBuilt: 2 });
+    const before = await days();
+    expect(before).toEqual(truth(first, D));
+
+    // Late events in today's closed hour and in yesterday: both hours are rebuilt (closed hours
+    // are current) and yesterday too; today is kept as of its last build.
+    const late = [...traffic(1000, 1100, in00), ...traffic(1100, 1150, in23)];
+    await archive(root, late, 'late');
+    expect(await engine.refresh()).toEqual({ hoursBuilt: 2, daysBuilt: 1 });
+    const all = [...first, ...late];
+    expect(stored(await engine.report({ ...ALL, granularity: 'hour' }))).toEqual(truth(all, H));
+    const throttled = await days();
+    expect(on('2026-06-02', throttled)).toEqual(on('2026-06-02', before));
+    expect(on('2026-06-02', truth(all, D))).not.toEqual(on('2026-06-02', before));
+    expect(on('2026-06-01', throttled)).toEqual(on('2026-06-01', truth(all, D)));
+
+    // The next morning 2026-06-02 is closed: current again, whatever its last build.
+    clock = T + D + 3 * H;
+    const later = traffic(2000, 2050, in01);
+    await archive(root, later, 'later');
+    expect(await engine.refresh()).toEqual({ hoursBuilt: 1, daysBuilt: 1 });
+    expect(await days()).toEqual(truth([...all, ...later], D));
+    await engine.close();
+  });
+
   it('two engines sharing a root (a CLI beside a server) refresh concurrently into the same rollups, and a lost race heals', async () => {
     const events = traffic(0, 900);
     const root = tempRoot();
