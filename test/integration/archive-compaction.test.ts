@@ -188,4 +188,31 @@ describe.each(['folder', 's3'] as const)('archive compaction (%s)', (kind) => {
     expect(again).toEqual({ partitions: 1, filesRemoved: passes + 1 });
     expect(await countsOf()).toEqual(before);
   });
+
+  it('writes every slice of a merge in passes, an empty one too, so the set is left alone after', async () => {
+    const staging = newDir();
+    const dir = newDir();
+    const own = createFolderArchiveStore({ dir });
+    const archive = await createParquetArchive({ store: own, stagingDir: staging });
+    const two = events(0, 6).filter((e) => e.ts < T + H);
+    expect(two.length).toBeGreaterThan(1);
+    await archive.write(two);
+    await archive.write(two.slice(1)); // the same ids again, in another file (a replay regrouped)
+    await archive.close();
+    const before = await archiveCounts(dir);
+    const now = T + 2.5 * H;
+    // One pass per row (2 × |two| − 1) over |two| ids: at least |two| − 1 slices are empty.
+    expect(await compactArchive({ store: own, stagingDir: staging, nowMs: now, eventsPerPass: 1 })).toEqual({
+      partitions: 1,
+      filesRemoved: 2,
+    });
+    const files = (await own.list('events/dt=2026-06-01/hour=10/')).map((o) => o.key);
+    const passes = 2 * two.length - 1;
+    expect(files).toHaveLength(passes);
+    expect(await archiveCounts(dir)).toEqual(before);
+    expect(await compactArchive({ store: own, stagingDir: staging, nowMs: now, eventsPerPass: 1 })).toEqual({
+      partitions: 0,
+      filesRemoved: 0,
+    });
+  });
 });
