@@ -103,7 +103,7 @@ export async function compactArchive(opts: {
       const targets: string[] = [];
       // In passes: the hour read once and written out by slice of its ids (each id's copies share
       // the id, so every slice deduplicates exactly); then each slice merged on its own. (Reading
-      // the whole hour once per slice took 81 s for 20M events, bench/archive-hour.ts.)
+      // the whole hour once per slice took 148 s for 20M events, this 79–90 s: bench/archive-hour.ts.)
       const slicesDir = join(work, 'slices');
       if (passes > 1) {
         await connection.run(`SET partitioned_write_flush_threshold = ${SLICE_FLUSH_ROWS}`);
