@@ -3,6 +3,7 @@
 // missing; not for --rate) and a build (`npm run bench` does both).
 //
 //   node bench/http-decisions.mjs [--duration 10] [--connections 64] [--repeats 2]
+//       [--warmup 5]                     unmeasured seconds of the same load on each server first
 //       [--placements 100] [--ads 20]
 //       [--mode embedded|redis|nats]     embedded (default): one process; redis | nats: a fleet
 //                                        (manager, decision server, pipeline, controller) on
@@ -32,6 +33,7 @@ import { ensureWrk, runWrk, wrkScript } from './lib/wrk.mjs';
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     repeats: { type: 'string', default: '2' },
     placements: { type: 'string', default: '100' },
@@ -63,6 +65,8 @@ const targetArg = oneOf('target', ['decisions', 'impressions', 'both']);
 const rateTool = oneOf('rate-tool', ['paced', 'autocannon']);
 const workers = positive('workers');
 const duration = positive('duration');
+const warmup = Number(values.warmup);
+if (!(Number.isInteger(warmup) && warmup >= 0)) problems.push('--warmup must be 0 or a positive integer');
 const connections = positive('connections');
 const repeats = positive('repeats');
 const placements = positive('placements');
@@ -114,6 +118,25 @@ for (const [signal, code] of [
     process.stderr.write(`\n${signal}: stopping the servers and removing the run's state…\n`);
     cleanup().finally(() => process.exit(code));
   });
+}
+
+/** One wrk or fixed-rate run of `seconds`, not measured (a warm-up). */
+function warm(port, items, script, seconds) {
+  return rate === null
+    ? runWrk({
+        workDir: work,
+        port,
+        path: items[0].path.split('?')[0],
+        script,
+        connections,
+        duration: seconds,
+      })
+    : runFixedRate(
+        rateTool,
+        { workDir: work, port, rate, durationSec: seconds, connections, requests: items },
+        () => {},
+        () => {},
+      );
 }
 
 /** CPU of `server` (and the fleet's pipeline) around one wrk or fixed-rate run. */
@@ -232,6 +255,15 @@ async function main() {
     },
   };
   const rows = [];
+  // Unmeasured warm-up of each server on each target, so that the runs see compiled code (V8
+  // was still optimising Allot's functions, ~1.7 s of TurboFan time, in the 8 s after a 2 s
+  // warm-up: docs/benchmarks.md).
+  if (warmup > 0) {
+    for (const t of targets) {
+      const { items, script } = workloads[t];
+      for (const port of [hello.port, decision.port]) await warm(port, items, script, warmup);
+    }
+  }
   for (let r = 1; r <= repeats; r++) {
     for (const t of targets) {
       const { items, script } = workloads[t];
