@@ -18,12 +18,14 @@ export interface RedisCounterStoreOptions {
 
 /** A read longer than this is a caller bug (an epoch-0 start), not a window: refuse it. */
 const MAX_READ_BUCKETS = 24 * 400;
-const TYPE_SUFFIX = { decision: 'd', impression: 'i', click: 'c' } as const;
+/** An event's type in `count-once.lua`'s per-event code. */
+const TYPE_CODE = { decision: 1, impression: 2, click: 3 } as const;
 const countOnceScript = luaScript('count-once.lua');
 /** A closed bucket changes only when the pipeline lags this far behind (see `read`). */
 const SETTLE_MS = 120_000;
-/** Events per script call (~30 ms of Redis time), one argument each: node-redis spreads a
- *  command's arguments on the stack, so one call of 50,000 would overflow it. */
+/** Events per script call (~20–30 ms of Redis time), two or three arguments each (id, code,
+ *  weight): node-redis spreads a command's arguments on the stack, so one call of 50,000
+ *  arguments would overflow it. */
 const MAX_EVENTS_PER_CALL = 5000;
 /** Events stamped up to this far ahead of the reader's clock are still read. */
 const FUTURE_SLACK_MS = 300_000;
@@ -53,7 +55,8 @@ function unpack(value: string | null | undefined, into: Map<string, AdCounts>): 
  * (layout in `redis-keys.ts`); counted event ids in one sorted set scored by expiry.
  *
  * Every write is one `count-once.lua` call whose cost is per batch, not per event: ZMSCORE and
- * ZADD for the ids, HMGET + HSET + EXPIRE per hour touched. With the aggregator lingering a
+ * ZADD for the ids, HMGET + HSET + EXPIRE per hour touched; the script reads per event only its
+ * id and one number, the placement × ad × hour groups once per call. With the aggregator lingering a
  * second per batch that is ~10 commands a second for the whole fleet, whatever the traffic.
  * All keys share the `{live}` hash tag (one Cluster slot): at that rate one slot is no hot spot,
  * and a batch spanning placements stays one atomic script.
@@ -99,19 +102,49 @@ export function createRedisCounterStore(opts: RedisCounterStoreOptions): Counter
       }
       return j;
     };
+    const ttl = dedupTtlMs ?? { decision: 0, impression: 0, click: 0 };
     let maxTtl = 0;
-    const args = [String(events.length), String(nowMs), String(retentionSeconds), String(incs.length), ''];
-    for (const { e, w } of events) {
-      const ttl = dedupTtlMs![e.type];
-      maxTtl = Math.max(maxTtl, ttl);
-      const bucket = indexOf(hourBucket(e.ts));
-      args.push(`${e.id} ${ttl} ${bucket} ${e.placementId} ${e.adId} ${TYPE_SUFFIX[e.type]} ${w}`);
-    }
+    // Per event only numbers (its group and type, its weight when not 1): the script reads no
+    // per-event text but the id (count-once.lua).
+    const groups: string[] = [];
+    const groupOf = new Map<string, number>();
+    const ids: string[] = new Array(events.length);
+    const codes: string[] = new Array(events.length);
+    const weights: string[] = new Array(events.length);
+    let weighted = false;
+    events.forEach(({ e, w }, k) => {
+      maxTtl = Math.max(maxTtl, ttl[e.type]);
+      const key = `${indexOf(hourBucket(e.ts))} ${e.placementId} ${e.adId}`;
+      let g = groupOf.get(key);
+      if (g === undefined) {
+        g = groups.push(key);
+        groupOf.set(key, g);
+      }
+      ids[k] = e.id;
+      codes[k] = String(g * 4 + TYPE_CODE[e.type]);
+      weights[k] = String(w);
+      if (w !== 1) weighted = true;
+    });
+    const args = [
+      String(events.length),
+      String(nowMs),
+      String(retentionSeconds),
+      String(incs.length),
+      String(maxTtl),
+      String(groups.length),
+      weighted ? '1' : '0',
+      String(ttl.decision),
+      String(ttl.impression),
+      String(ttl.click),
+      ...groups,
+      ...ids,
+      ...codes,
+      ...(weighted ? weights : []),
+    ];
     for (const inc of incs) {
       const counts = `${inc.decisions} ${inc.impressions} ${inc.clicks} ${inc.impressionsW2 ?? 0} ${inc.impressionSamples ?? 0}`;
       args.push(`${indexOf(inc.bucketStartMs)} ${inc.placementId} ${inc.adId} ${counts}`);
     }
-    args[4] = String(maxTtl);
     const result = (await evalLua(
       client,
       countOnceScript,
