@@ -21,6 +21,7 @@ import { StatusSchema } from '../schemas/status-schema.js';
 import { TargetingRuleSchema } from '../schemas/targeting-schema.js';
 import type { HandleBeacon } from '../tracking/beacon-service.js';
 import { createAdminAuth } from './admin-auth.js';
+import { createBeaconFastPath } from './beacon-fast-path.js';
 import { type BodyValidator, createDecisionFastPath } from './decision-fast-path.js';
 import { frameworkErrors, installErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -107,6 +108,17 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
           closing: () => closing,
         });
 
+  // Impression beacons too, unless they are rate-limited (the limit lives in Fastify's plugin).
+  const beaconFastPath =
+    deps.decisions === null || (deps.beaconRateLimitPerMinute ?? null) !== null
+      ? null
+      : createBeaconFastPath({
+          handle: deps.decisions.handleBeacon,
+          metrics: deps.metrics,
+          log: deps.logger,
+          closing: () => closing,
+        });
+
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // No log line per request on the hot path; errors are still logged.
@@ -116,11 +128,14 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     frameworkErrors,
     trustProxy: deps.trustProxy ?? false,
     forceCloseConnections: 'idle',
-    // Decisions go to the fast path first; everything it does not take goes to Fastify.
+    // Decisions and impression beacons go to their fast paths first; everything they do not take
+    // goes to Fastify.
     serverFactory: (handler, options) => {
       const opts = options as ServerTimeouts;
       const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-        if (fastPath === null || !fastPath(req, res)) handler(req, res);
+        if (fastPath?.(req, res)) return;
+        if (beaconFastPath?.(req, res)) return;
+        handler(req, res);
       });
       // What Fastify sets on a server it creates itself.
       server.keepAliveTimeout = opts.keepAliveTimeout ?? 72_000;

@@ -29,6 +29,11 @@ export function createMetrics(
       help: 'Decision requests the fast path left to Fastify (chunked, empty or oversized bodies, other content types, shutdown)',
       registers: [registry],
     }),
+    beaconSlowPath: new Counter({
+      name: 'allot_beacon_requests_slow_path_total',
+      help: 'Impression beacons (GET /v1/events/impression) the fast path left to Fastify (another query, a body, shutdown; all of them when beacons are rate-limited)',
+      registers: [registry],
+    }),
     beacons: new Counter({
       name: 'allot_beacons_total',
       help: 'Beacons by kind and result (accepted, malformed, badSignature, expired, unknownAd, unavailable)',

@@ -77,6 +77,8 @@ export async function registerBeaconRoutes(
     '/v1/events/impression',
     { schema: { ...impression, summary: 'Impression beacon' }, ...limit('impression') },
     async (req, reply) => {
+      // Over HTTP most impressions are answered by the beacon fast path (beacon-fast-path.ts).
+      metrics.beaconSlowPath.inc();
       if ((await run('impression', req.query.t, reply)) !== null) return reply.code(204).send();
       return reply;
     },
