@@ -1,19 +1,11 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Answer, overHttp, pick } from '../support/http-answer.js';
 import { imageAd, type Running, startAllot, TestClock } from '../support/start-allot.js';
 
 // Over HTTP, GET /v1/events/impression is answered by the beacon fast path in front of Fastify
 // (src/server/beacon-fast-path.ts); `inject` goes through the Fastify route. Every beacon below
 // is sent both ways: the answers must be the same, and the slow-path counter shows which
 // requests the fast path took.
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
-const COMPARED_HEADERS = ['content-type', 'access-control-allow-origin', 'cache-control', 'content-length'];
 
 const clock = new TestClock();
 let allot: Running;
@@ -29,29 +21,14 @@ beforeAll(async () => {
 afterAll(() => allot.stop());
 
 /** Over a real socket; `body` sends one with the GET. */
-function overHttp(path: string, method = 'GET', body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = request(new URL(`${allot.base}${path}`), { method, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: pick(res.headers), body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+function get(path: string, method = 'GET', body?: string): Promise<Answer> {
+  const headers = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+  return overHttp(new URL(`${allot.base}${path}`), { method, headers }, (req) => req.end(body));
 }
 
 async function viaFastify(path: string, method = 'GET', body?: string): Promise<Answer> {
   const res = await allot.allot.app.inject({ method: method as 'GET', url: path, payload: body });
   return { status: res.statusCode, headers: pick(res.headers), body: res.body };
-}
-
-function pick(h: Record<string, unknown>): Record<string, string | undefined> {
-  return Object.fromEntries(COMPARED_HEADERS.map((k) => [k, h[k] === undefined ? undefined : String(h[k])]));
 }
 
 async function metric(name: string): Promise<string> {
@@ -80,7 +57,7 @@ describe('beacon fast path', () => {
   it.each(taken)('%s: takes it, answers and counts as the route does', async (_name, t, result) => {
     const path = impression(t());
     const [slow, counted] = [await slowPathCount(), await beaconCount(result)];
-    const fast = await overHttp(path);
+    const fast = await get(path);
     expect(await slowPathCount()).toBe(slow);
     expect(await beaconCount(result)).toBe(counted + 1);
     const route = await viaFastify(path);
@@ -96,7 +73,7 @@ describe('beacon fast path', () => {
     try {
       const path = impression(token);
       const slow = await slowPathCount();
-      const fast = await overHttp(path);
+      const fast = await get(path);
       expect(await slowPathCount()).toBe(slow);
       expect(fast).toEqual(await viaFastify(path));
       expect(fast.status).toBe(410);
@@ -115,7 +92,7 @@ describe('beacon fast path', () => {
   ];
   it.each(left)('%s: left to Fastify', async (_name, path, method, body) => {
     const before = await slowPathCount();
-    const viaHttp = await overHttp(path(), method, body);
+    const viaHttp = await get(path(), method, body);
     const route = await viaFastify(path(), method, body);
     expect(viaHttp).toEqual(route);
     // Fastify's handler ran for it (a query that fails validation never reaches it).

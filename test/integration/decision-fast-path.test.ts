@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Answer, overHttp, pick } from '../support/http-answer.js';
 import { imageAd, type Running, startAllot } from '../support/start-allot.js';
 
 // Over HTTP, POST /v1/decisions is answered by the fast path in front of Fastify
@@ -7,13 +7,6 @@ import { imageAd, type Running, startAllot } from '../support/start-allot.js';
 // below is sent both ways: the answers must be the same, and the slow-path counter shows which
 // requests the fast path took.
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
-const COMPARED_HEADERS = ['content-type', 'access-control-allow-origin', 'cache-control', 'content-length'];
 const LIMIT = 4096;
 
 let allot: Running;
@@ -28,25 +21,12 @@ beforeAll(async () => {
 afterAll(() => allot.stop());
 
 /** Over a real socket; `chunks` sends the body with Transfer-Encoding: chunked. */
-function overHttp(body: string, headers: Record<string, string>, chunks = false): Promise<Answer> {
-  const url = new URL(`${allot.base}/v1/decisions`);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        headers: chunks ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: pick(res.headers), body: text }));
-      },
-    );
-    req.on('error', reject);
+function post(body: string, headers: Record<string, string>, chunks = false): Promise<Answer> {
+  const options = {
+    method: 'POST',
+    headers: chunks ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+  };
+  return overHttp(new URL(`${allot.base}/v1/decisions`), options, (req) => {
     if (chunks) {
       req.write(body.slice(0, 5));
       req.end(body.slice(5));
@@ -57,10 +37,6 @@ function overHttp(body: string, headers: Record<string, string>, chunks = false)
 async function viaFastify(body: string, headers: Record<string, string>): Promise<Answer> {
   const res = await allot.allot.app.inject({ method: 'POST', url: '/v1/decisions', headers, payload: body });
   return { status: res.statusCode, headers: pick(res.headers), body: res.body };
-}
-
-function pick(h: Record<string, unknown>): Record<string, string | undefined> {
-  return Object.fromEntries(COMPARED_HEADERS.map((k) => [k, h[k] === undefined ? undefined : String(h[k])]));
 }
 
 /** Decision ids and tokens differ between two decisions; everything else must not. */
@@ -115,7 +91,7 @@ describe('decision fast path', () => {
   ];
   it.each(taken)('%s: takes it and answers as the route does', async (_name, body, headers) => {
     const before = await slowPathCount();
-    const fast = await overHttp(body, headers);
+    const fast = await post(body, headers);
     expect(await slowPathCount()).toBe(before);
     const route = await viaFastify(body, headers);
     expect(await slowPathCount()).toBe(before + 1);
@@ -126,7 +102,7 @@ describe('decision fast path', () => {
   });
 
   it('answers a filled decision with a working beacon and counts it', async () => {
-    const fast = await overHttp(json({ placementId: 'home' }), JSON_HEADERS);
+    const fast = await post(json({ placementId: 'home' }), JSON_HEADERS);
     expect(fast.status).toBe(200);
     const d = JSON.parse(fast.body) as { ad: { id: string }; impressionUrl: string };
     expect(d.ad.id).toBe('a');
@@ -141,7 +117,7 @@ describe('decision fast path', () => {
   ];
   it.each(left)('leaves %s to Fastify', async (_name, body, headers, chunked) => {
     const before = await slowPathCount();
-    const fast = await overHttp(body, headers, chunked);
+    const fast = await post(body, headers, chunked);
     expect(await slowPathCount()).toBe(before + 1);
     const route = await viaFastify(body, headers);
     expect(stable(fast)).toEqual(stable(route));
