@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import type { BeaconOutcome, HandleBeacon } from '../tracking/beacon-service.js';
 import type { Metrics } from './metrics.js';
+import { BEACON_REFUSED } from './routes/beacon-routes.js';
 
 export interface BeaconFastPathDeps {
   handle: HandleBeacon;
@@ -19,14 +20,6 @@ const PLAIN_TOKEN = /^[A-Za-z0-9_.-]{1,2048}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 // The route's headers (`corsPublic`), as one flat list for `writeHead`.
 const NO_CONTENT: string[] = ['access-control-allow-origin', '*', 'cache-control', 'no-store'];
-
-/** The route's answer to each refusal (beacon-routes.ts). */
-const REFUSED: Record<Exclude<BeaconOutcome, { ok: true }>['reason'], [ErrorCode, string]> = {
-  malformed: ['ALLOT_ERR_INVALID_TOKEN', 'the beacon token is invalid'],
-  badSignature: ['ALLOT_ERR_INVALID_TOKEN', 'the beacon token is invalid'],
-  expired: ['ALLOT_ERR_TOKEN_EXPIRED', 'the beacon token has expired'],
-  unknownAd: ['ALLOT_ERR_GONE', 'the ad no longer exists'],
-};
 
 /**
  * `GET /v1/events/impression?t=<token>` on plain `node:http`, in front of Fastify, as
@@ -65,7 +58,7 @@ export function createBeaconFastPath(deps: BeaconFastPathDeps) {
     if (out.ok) {
       res.writeHead(204, NO_CONTENT);
       res.end();
-    } else error(res, ...REFUSED[out.reason]);
+    } else error(res, ...BEACON_REFUSED[out.reason]);
   };
 
   const failed = (res: ServerResponse, err: unknown): void => {

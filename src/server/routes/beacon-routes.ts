@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { AllotError } from '../../core/errors.js';
+import { AllotError, type ErrorCode } from '../../core/errors.js';
 import { errorResponses } from '../../schemas/common-schema.js';
 import type { BeaconKind, BeaconOutcome, HandleBeacon } from '../../tracking/beacon-service.js';
 import { sendError } from '../error-handler.js';
@@ -10,6 +10,13 @@ import { corsPublic } from './decision-routes.js';
 const Query = Type.Object({
   t: Type.String({ minLength: 1, maxLength: 2048, description: 'Beacon token from the decision' }),
 });
+/** The error answering each refused beacon (here and in the fast path, beacon-fast-path.ts). */
+export const BEACON_REFUSED: Record<Exclude<BeaconOutcome, { ok: true }>['reason'], [ErrorCode, string]> = {
+  malformed: ['ALLOT_ERR_INVALID_TOKEN', 'the beacon token is invalid'],
+  badSignature: ['ALLOT_ERR_INVALID_TOKEN', 'the beacon token is invalid'],
+  expired: ['ALLOT_ERR_TOKEN_EXPIRED', 'the beacon token has expired'],
+  unknownAd: ['ALLOT_ERR_GONE', 'the ad no longer exists'],
+};
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const tags = ['beacons'];
 
@@ -59,9 +66,7 @@ export async function registerBeaconRoutes(
     }
     metrics.beacons.inc({ kind, result: out.ok ? 'accepted' : out.reason });
     if (out.ok) return out;
-    if (out.reason === 'expired') sendError(reply, 'ALLOT_ERR_TOKEN_EXPIRED', 'the beacon token has expired');
-    else if (out.reason === 'unknownAd') sendError(reply, 'ALLOT_ERR_GONE', 'the ad no longer exists');
-    else sendError(reply, 'ALLOT_ERR_INVALID_TOKEN', 'the beacon token is invalid');
+    sendError(reply, ...BEACON_REFUSED[out.reason]);
     return null;
   };
 
