@@ -84,7 +84,7 @@ export function createRollups(opts: {
   eventsPerPass?: number;
   /**
    * The open hour's rollup (its files change with every archive flush) and the open day's (today:
-   * every event of the day so far, ~20–40 s at 20M events) are each rebuilt at most once per
+   * every event of the day so far, ~40–50 s at 20M events here) are each rebuilt at most once per
    * `factor` × its last build's time, once that build took `minMs` or more (default 10 and 1 s):
    * a dashboard asking every minute for hours or days that include the open ones then costs at
    * most a tenth of a DuckDB thread for each, however large, and lags them by up to that. Closed
@@ -99,8 +99,8 @@ export function createRollups(opts: {
   const openRebuild = opts.openRebuild ?? { factor: 10, minMs: 1000 };
   const now = opts.now ?? Date.now;
   /** This process's last build of each open hour (`YYYY-MM-DD/HH`) and open day (`YYYY-MM-DD`):
-   *  when it ended and how long it took. */
-  const openBuilds = new Map<string, { atMs: number; tookMs: number }>();
+   *  when it ended, how long it took, and when that hour or day ends. */
+  const openBuilds = new Map<string, { atMs: number; tookMs: number; endMs: number }>();
   /** Whether an open rollup last built as `last` is kept as it is (built recently, at a high cost). */
   const throttled = (last: { atMs: number; tookMs: number } | undefined): boolean =>
     last !== undefined &&
@@ -266,14 +266,11 @@ ORDER BY placement_id, ad_id`;
       } else {
         const t0 = performance.now();
         next.hours[key] = { sig: p.sig, file: await build('hour', p.files, from, hourFile(key)) };
-        if (open) openBuilds.set(key, { atMs: now(), tookMs: performance.now() - t0 });
+        if (open) openBuilds.set(key, { atMs: now(), tookMs: performance.now() - t0, endMs: from + HOUR });
         hoursBuilt++;
       }
     }
-    for (const key of openBuilds.keys()) {
-      const end = key.length === 10 ? Date.parse(`${key}T00:00:00Z`) + DAY : hourStart(key) + HOUR;
-      if (end <= now() - OPEN_GRACE_MS) openBuilds.delete(key);
-    }
+    for (const [key, b] of openBuilds) if (b.endMs <= now() - OPEN_GRACE_MS) openBuilds.delete(key);
     for (const key of Object.keys(manifest.hours))
       if (!partitions.has(key)) await rm(hourFile(key), { force: true });
     const dayIds = withDays ? await identities([...dayHours.keys()].map(dayFile)) : new Map<string, null>();
@@ -295,7 +292,7 @@ ORDER BY placement_id, ad_id`;
         const files = keys.flatMap((k) => partitions.get(k)?.files ?? []);
         const t0 = performance.now();
         next.days[d] = { sig, file: await build('day', files, from, dayFile(d)) };
-        if (open) openBuilds.set(d, { atMs: now(), tookMs: performance.now() - t0 });
+        if (open) openBuilds.set(d, { atMs: now(), tookMs: performance.now() - t0, endMs: from + DAY });
         daysBuilt++;
       }
     }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import type { BeaconOutcome, HandleBeacon } from '../tracking/beacon-service.js';
 import type { Metrics } from './metrics.js';
+import { writeError, writeNoContent } from './raw-reply.js';
 import { BEACON_REFUSED } from './routes/beacon-routes.js';
 
 export interface BeaconFastPathDeps {
@@ -17,9 +17,6 @@ const PREFIX = '/v1/events/impression?t=';
 /** A token as Allot writes it (`<kid>.<base64url>.<base64url>`) within the route's 2,048 chars:
  *  nothing to decode, and no other query parameter. */
 const PLAIN_TOKEN = /^[A-Za-z0-9_.-]{1,2048}$/;
-const JSON_TYPE = 'application/json; charset=utf-8';
-// The route's headers (`corsPublic`), as one flat list for `writeHead`.
-const NO_CONTENT: string[] = ['access-control-allow-origin', '*', 'cache-control', 'no-store'];
 
 /**
  * `GET /v1/events/impression?t=<token>` on plain `node:http`, in front of Fastify, as
@@ -42,29 +39,16 @@ export function createBeaconFastPath(deps: BeaconFastPathDeps) {
     unavailable: deps.metrics.beacons.labels('impression', 'unavailable'),
   };
 
-  const error = (res: ServerResponse, code: ErrorCode, message: string): void => {
-    const body = JSON.stringify({ error: { code, message, problems: [] } });
-    // biome-ignore format: one header per line
-    res.writeHead(ERROR_STATUS[code], [
-      ...NO_CONTENT,
-      'content-type', JSON_TYPE,
-      'content-length', String(Buffer.byteLength(body)),
-    ]);
-    res.end(body);
-  };
-
   const answer = (res: ServerResponse, out: BeaconOutcome): void => {
     counted[out.ok ? 'accepted' : out.reason].inc();
-    if (out.ok) {
-      res.writeHead(204, NO_CONTENT);
-      res.end();
-    } else error(res, ...BEACON_REFUSED[out.reason]);
+    if (out.ok) writeNoContent(res);
+    else writeError(res, ...BEACON_REFUSED[out.reason]);
   };
 
   const failed = (res: ServerResponse, err: unknown): void => {
     deps.log.error({ err }, 'beacon publish failed');
     counted.unavailable.inc();
-    if (!res.headersSent) error(res, 'ALLOT_ERR_UNAVAILABLE', 'the event could not be recorded; retry');
+    if (!res.headersSent) writeError(res, 'ALLOT_ERR_UNAVAILABLE', 'the event could not be recorded; retry');
   };
 
   /** Answers the request and returns true, or returns false for Fastify to answer it. */

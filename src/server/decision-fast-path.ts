@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parse as secureJsonParse } from 'secure-json-parse';
-import { ERROR_STATUS, type ErrorCode, type Problem } from '../core/errors.js';
+import type { ErrorCode, Problem } from '../core/errors.js';
 import type { DecisionRequestBody } from '../schemas/decision-schema.js';
+import { writeError, writeJson, writeNoContent } from './raw-reply.js';
 import type { DecisionReply, DecisionResponder } from './routes/decision-responder.js';
 import { toProblems } from './validation.js';
 
@@ -24,10 +25,6 @@ export interface DecisionFastPathDeps {
   closing: () => boolean;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-// Every answer's headers besides the body's (Node only reads these lists).
-const NO_CONTENT: string[] = ['access-control-allow-origin', '*', 'cache-control', 'no-store'];
-const NO_CONTENT_CLOSING: string[] = [...NO_CONTENT, 'connection', 'close'];
 // JSON.parse with Fastify's default protection: `__proto__` and `constructor.prototype` refused.
 const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const;
 
@@ -46,37 +43,17 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
 export function createDecisionFastPath(deps: DecisionFastPathDeps) {
   const { respond, validate, bodyLimit } = deps;
 
-  // The headers as one flat list for `writeHead`: with nothing set through `setHeader`, Node
-  // writes them out directly instead of first building its per-response header map. Once
-  // closing, every answer asks its client to close, as Fastify's do (create-server.ts).
-  const write = (res: ServerResponse, status: number, body: string): void => {
-    const length = String(Buffer.byteLength(body));
-    res.writeHead(
-      status,
-      deps.closing()
-        ? [...NO_CONTENT_CLOSING, 'content-type', JSON_TYPE, 'content-length', length]
-        : // biome-ignore format: one header per line
-          [
-            'access-control-allow-origin', '*',
-            'cache-control', 'no-store',
-            'content-type', JSON_TYPE,
-            'content-length', length,
-          ],
-    );
-    res.end(body);
-  };
+  // Once closing, every answer asks its client to close, as Fastify's do (create-server.ts).
   const error = (res: ServerResponse, code: ErrorCode, message: string, problems: Problem[] = []): void =>
-    write(res, ERROR_STATUS[code], JSON.stringify({ error: { code, message, problems } }));
+    writeError(res, code, message, problems, deps.closing());
   const fail = (res: ServerResponse, code: ErrorCode, message: string, problems: Problem[] = []): void => {
     deps.onReject(code);
     error(res, code, message, problems);
   };
   const reply = (res: ServerResponse, out: DecisionReply): void => {
-    if (out.status === 200) write(res, 200, out.json);
-    else if (out.status === 204) {
-      res.writeHead(204, deps.closing() ? NO_CONTENT_CLOSING : NO_CONTENT);
-      res.end();
-    } else error(res, out.code, out.message);
+    if (out.status === 200) writeJson(res, 200, out.json, deps.closing());
+    else if (out.status === 204) writeNoContent(res, deps.closing());
+    else error(res, out.code, out.message);
   };
   const internal = (res: ServerResponse, err: unknown): void => {
     deps.log.error({ err }, 'unhandled error');
