@@ -13,7 +13,8 @@
 // Each variant is a set of environment variables for a fresh Allot (embedded, 100 × 20 plan
 // seeded through the import), warmed with 1 s of wrk, then measured for --duration seconds.
 // Prints per run and the medians: req/s, p99, main-thread user/system CPU µs per request, the
-// whole process's CPU µs per request, and that ÷ the round's hello-world.
+// whole process's CPU µs per request, its minor page faults per request, and the CPU ÷ the
+// round's hello-world.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +84,15 @@ const processTicks = (pid) => {
   }
   return total;
 };
+/**
+ * Minor page faults of the whole process so far (/proc/<pid>/stat field 10). On a microVM whose
+ * memory is handed back to the host once freed (free page reporting), touching a fresh page cost
+ * ~25 µs here (docs/benchmarks.md), so faults per request are part of the CPU figure.
+ */
+const processFaults = (pid) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
+};
 // Clock ticks are 10 ms on Linux (USER_HZ 100): µs per request = ticks × 10,000 / requests.
 const perReq = (ticks, requests) => (ticks * 10_000) / requests;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -128,9 +138,11 @@ async function measure(name, env) {
     await run(1); // warm-up (JIT, connections)
     const main0 = threadTicks(pid, pid);
     const all0 = processTicks(pid);
+    const faults0 = processFaults(pid);
     const w = await run(duration);
     const main1 = threadTicks(pid, pid);
     const all1 = processTicks(pid);
+    const faults1 = processFaults(pid);
     return {
       name,
       rps: w.rps,
@@ -138,6 +150,7 @@ async function measure(name, env) {
       mainUser: perReq(main1[0] - main0[0], w.total),
       mainSys: perReq(main1[1] - main0[1], w.total),
       process: perReq(all1 - all0, w.total),
+      faults: (faults1 - faults0) / w.total,
       non2xx: w.non2xx,
     };
   } finally {
@@ -152,9 +165,9 @@ async function main() {
   const results = {};
   console.log(`${new Date().toISOString()}: ${rounds} rounds of ${duration} s, wrk -c${connections}`);
   console.log(
-    '| round | server | req/s | p99 ms | main user µs/req | main sys µs/req | process CPU µs/req | × hello |',
+    '| round | server | req/s | p99 ms | main user µs/req | main sys µs/req | process CPU µs/req | page faults/req | × hello |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (let r = 1; r <= rounds; r++) {
     let hello = 0;
     for (const [name, env] of [['hello', null], ...Object.entries(variants)]) {
@@ -165,20 +178,20 @@ async function main() {
       if (results[name] === undefined) results[name] = [];
       results[name].push(x);
       console.log(
-        `| ${r} | ${name} | ${fmt(x.rps, 0)} | ${fmt(x.p99, 2)} | ${fmt(x.mainUser)} | ${fmt(x.mainSys)} | ${fmt(x.process)} | ${fmt(x.ratio, 2)} |`,
+        `| ${r} | ${name} | ${fmt(x.rps, 0)} | ${fmt(x.p99, 2)} | ${fmt(x.mainUser)} | ${fmt(x.mainSys)} | ${fmt(x.process)} | ${fmt(x.faults, 3)} | ${fmt(x.ratio, 2)} |`,
       );
     }
   }
   console.log('\nMedians:\n');
   console.log(
-    '| server | req/s | p99 ms | main user µs/req | main sys µs/req | process CPU µs/req | × hello (range) |',
+    '| server | req/s | p99 ms | main user µs/req | main sys µs/req | process CPU µs/req | page faults/req | × hello (range) |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const [name, xs] of Object.entries(results)) {
     const m = (k) => median(xs.map((x) => x[k]));
     const ratios = xs.map((x) => x.ratio);
     console.log(
-      `| ${name} | ${fmt(m('rps'), 0)} | ${fmt(m('p99'), 2)} | ${fmt(m('mainUser'))} | ${fmt(m('mainSys'))} | ${fmt(m('process'))} | ${fmt(m('ratio'), 2)} (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) |`,
+      `| ${name} | ${fmt(m('rps'), 0)} | ${fmt(m('p99'), 2)} | ${fmt(m('mainUser'))} | ${fmt(m('mainSys'))} | ${fmt(m('process'))} | ${fmt(m('faults'), 3)} | ${fmt(m('ratio'), 2)} (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) |`,
     );
   }
 }

@@ -136,6 +136,27 @@ describe('NATS JetStream event bus', () => {
     expect(got).toEqual(events.map((e) => e.id));
   });
 
+  it('stores at most ~96 KiB of JSON per message, however few events that is', async () => {
+    const stream = newStream();
+    const b = await bus({ stream });
+    // ~560 bytes of JSON each: 1,000 would make one ~560 KB message (large objects for V8).
+    const long = sampleEvents(0, 1000).map((e, i) => ({ ...e, userId: `${'u'.repeat(400)}${i}` }));
+    const got: AllotEvent[] = [];
+    b.subscribe('g', async (batch) => {
+      got.push(...batch);
+    });
+    await b.publish(long);
+    const info = await jsm.streams.info(stream);
+    expect(info.state.messages).toBeGreaterThanOrEqual(6);
+    // Each message's size as stored (subject and headers included) stays under the bound.
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      expect(m?.data.length).toBeLessThanOrEqual(96 * 1024);
+    }
+    await waitFor(() => got.length === long.length);
+    expect(got).toEqual(long); // all of them, in order
+  });
+
   it('starts a new group at its subscription, and resumes a stopped one where it left off', async () => {
     const stream = newStream();
     const publisher = await bus({ stream });

@@ -4,6 +4,7 @@ import { createRedisConnection, type RedisConnection } from '../../src/adapters/
 import { createRedisCounterStore } from '../../src/adapters/redis/redis-counter-store.js';
 import { redisKeys } from '../../src/adapters/redis/redis-keys.js';
 import { createRedisStreamsEventBus } from '../../src/adapters/redis/redis-streams-event-bus.js';
+import type { AllotEvent } from '../../src/core/events/allot-event.js';
 import type { CounterIncrement } from '../../src/core/ports/counter-store.js';
 import type { EventBus } from '../../src/core/ports/event-bus.js';
 import { describeCounterStoreConformance } from '../conformance/counter-store.conformance.js';
@@ -275,6 +276,24 @@ describe('redis adapters on a private redis-server: commands per batch', () => {
     const small = await callsDuring(() => bus.publish(sampleEvents(0, 500)));
     expect(small.xadd).toBe(1);
     expect(small.multi).toBeUndefined();
+    await bus.close();
+  });
+
+  it('publish: an entry holds at most ~96 KiB of JSON, however few events that is', async () => {
+    const bus = track(await createRedisStreamsEventBus({ client, prefix: 'sized' }));
+    // ~560 bytes of JSON each: 500 events would be one ~280 KB entry (a large object for V8).
+    const long = sampleEvents(0, 500).map((e, i) => ({ ...e, userId: `${'u'.repeat(400)}${i}` }));
+    const calls = await callsDuring(() => bus.publish(long));
+    expect(calls).toMatchObject({ multi: 1, exec: 1 });
+    expect(calls.xadd).toBeGreaterThanOrEqual(3);
+    const entries = (await client.xRange(redisKeys('sized').eventStream('events'), '-', '+')) ?? [];
+    expect(entries).toHaveLength(calls.xadd!);
+    const stored = entries.flatMap((m) => {
+      const text = String(m?.message.e);
+      expect(text.length).toBeLessThanOrEqual(96 * 1024);
+      return JSON.parse(text) as AllotEvent[];
+    });
+    expect(stored).toEqual(long); // all of them, in order
     await bus.close();
   });
 });

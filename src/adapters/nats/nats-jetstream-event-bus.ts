@@ -17,6 +17,7 @@ import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { AllotEvent } from '../../core/events/allot-event.js';
 import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '../../core/ports/event-bus.js';
 import { createBackPressureGate, REFRESH_MIN_MS } from '../shared/back-pressure-gate.js';
+import { chunkEvents } from '../shared/chunk-events.js';
 
 export interface NatsJetStreamEventBusOptions {
   /** Server URL(s) to connect to; the bus then owns the connection and closes it in `close()`. */
@@ -27,7 +28,8 @@ export interface NatsJetStreamEventBusOptions {
   stream: string;
   /** Default `allot.events.<stream>`. */
   subject?: string;
-  /** Most events per stored message and per handler call (default 1000); must fit max_payload. */
+  /** Most events per handler call and per stored message (default 1000); a message also holds
+   *  at most ~96 KiB of JSON (`MESSAGE_BYTES`, adapters/shared/chunk-events.ts). */
   maxBatch?: number;
   /** Acknowledged publishes outstanding at once (default 64). */
   maxInFlight?: number;
@@ -210,7 +212,7 @@ export async function createNatsJetStreamEventBus(opts: NatsJetStreamEventBusOpt
     await gate.admit(events.length);
     const storedBefore = stored;
     const acks: Promise<void>[] = [];
-    for (let i = 0; i < events.length; i += maxBatch) acks.push(publishChunk(events.slice(i, i + maxBatch)));
+    for (const chunk of chunkEvents(events, maxBatch)) acks.push(publishChunk(chunk));
     const failed = (await Promise.allSettled(acks)).find((r) => r.status === 'rejected');
     if (failed !== undefined) {
       // Give back the events that never reached the stream (a concurrent publish may skew this

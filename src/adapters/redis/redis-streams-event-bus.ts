@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { AllotEvent } from '../../core/events/allot-event.js';
 import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '../../core/ports/event-bus.js';
 import { createBackPressureGate, REFRESH_MIN_MS } from '../shared/back-pressure-gate.js';
+import { chunkEvents } from '../shared/chunk-events.js';
 import {
   createRedisConnection,
   duplicateConnection,
@@ -162,7 +163,8 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
 
   async function publishAll(events: readonly AllotEvent[]): Promise<void> {
     await Promise.all(creating);
-    const entries = Math.ceil(events.length / EVENTS_PER_ENTRY);
+    const chunks = chunkEvents(events, EVENTS_PER_ENTRY);
+    const entries = chunks.length;
     await gate.admit(entries);
     // One entry: a bare XADD (atomic by itself); more: one MULTI, stored whole or not at all.
     const added =
@@ -170,9 +172,7 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
         ? client.xAdd(key, '*', { e: JSON.stringify(events) })
         : (() => {
             const tx = client.multi();
-            for (let i = 0; i < events.length; i += EVENTS_PER_ENTRY) {
-              tx.xAdd(key, '*', { e: JSON.stringify(events.slice(i, i + EVENTS_PER_ENTRY)) });
-            }
+            for (const chunk of chunks) tx.xAdd(key, '*', { e: JSON.stringify(chunk) });
             return tx.exec();
           })();
     await added.catch((err: unknown) => {
