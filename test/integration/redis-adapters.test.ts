@@ -153,6 +153,27 @@ describe('redis streams event bus', () => {
     await bus.close();
   });
 
+  it('a lingering consumer with a backlog reads on without waiting out its linger', async () => {
+    const opts = await options();
+    const bus = track(await createRedisStreamsEventBus(opts));
+    await bus.subscribe('g', async () => {}).stop(); // the group, created before the events
+    // A backlog of 20 entries of 100 events (a consumer that was down, or fell behind).
+    for (let i = 0; i < 20; i++) await bus.publish(sampleEvents(i * 100, (i + 1) * 100));
+    const batches: number[] = [];
+    bus.subscribe(
+      'g',
+      async (batch) => {
+        batches.push(batch.length);
+      },
+      { lingerMs: 60_000, maxBatch: 1000 },
+    );
+    // Without reading on, the first read (2 entries, sized for the default 500 per entry) would
+    // sleep a third of the linger (20 s) before the next: the batches would not come in 15 s.
+    await waitFor(() => batches.length >= 2, 15_000);
+    expect(batches).toEqual([1000, 1000]);
+    await bus.close();
+  });
+
   it('a group keeps its position while no consumer runs', async () => {
     const opts = await options();
     const first = track(await createRedisStreamsEventBus({ ...opts, consumerName: 'first' }));

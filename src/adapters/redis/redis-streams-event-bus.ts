@@ -240,8 +240,9 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
           String(Math.min(1000, Math.max(1, Math.round((s.maxBatch - events) / s.perEntry))));
         const wait = ownPending ? [] : ['BLOCK', String(blockMs)];
         const cmd = ['XREADGROUP', 'GROUP', s.group, consumer, 'COUNT'];
+        const first = count(0);
         let read = parseRead(
-          await reader.sendCommand([...cmd, count(0), ...wait, 'STREAMS', key, ownPending ? '0' : '>']),
+          await reader.sendCommand([...cmd, first, ...wait, 'STREAMS', key, ownPending ? '0' : '>']),
         );
         if (read.length === 0) {
           ownPending = false;
@@ -249,14 +250,19 @@ export async function createRedisStreamsEventBus(opts: RedisStreamsEventBusOptio
         }
         if (!ownPending && s.lingerMs > 0) {
           // Linger: a few more non-blocking reads (≤ 3 per linger, not one per entry) until
-          // maxBatch events are in hand or lingerMs passed since the first read returned.
+          // maxBatch events are in hand or lingerMs passed since the first read returned. A
+          // read that got all the entries it asked for leaves a backlog behind it: the next
+          // one follows at once (a consumer catching up must not sleep with events waiting).
           const until = Date.now() + s.lingerMs;
           let events = eventsIn(read);
+          let backlog = read.length >= Number(first);
           while (events < s.maxBatch && !s.stopped && Date.now() < until) {
-            await sleep(Math.min(until - Date.now(), Math.max(10, s.lingerMs / 3)));
-            const more = parseRead(await reader.sendCommand([...cmd, count(events), 'STREAMS', key, '>']));
+            if (!backlog) await sleep(Math.min(until - Date.now(), Math.max(10, s.lingerMs / 3)));
+            const n = count(events);
+            const more = parseRead(await reader.sendCommand([...cmd, n, 'STREAMS', key, '>']));
             read = read.concat(more);
             events += eventsIn(more);
+            backlog = more.length >= Number(n);
           }
         }
         if (!(await deliver(s, reader, read))) {
