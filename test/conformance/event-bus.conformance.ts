@@ -141,6 +141,9 @@ export function describeEventBusConformance(name: string, create: () => Promise<
       await Promise.all(publishes);
       await bus.close();
       expect(n).toBe(300_000);
-    });
+      // 300K events through a remote broker after up to 15 s of stall detection: ~3 s alone, but
+      // it ran out of vitest's default 30 s once beside the rest of the suite on the 2-core CI
+      // machine. A bound against a hang, not a speed check.
+    }, 120_000);
   });
 }
