@@ -148,7 +148,7 @@ describe('NATS JetStream event bus', () => {
     await b.publish(long);
     const info = await jsm.streams.info(stream);
     expect(info.state.messages).toBeGreaterThanOrEqual(6);
-    // Each message's size as stored (subject and headers included) stays under the bound.
+    // Each stored message's payload stays under the bound.
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(stream, { seq });
       expect(m?.data.length).toBeLessThanOrEqual(96 * 1024);
