@@ -3,8 +3,12 @@
 // A GET (the beacon baseline) reads the `t` query parameter and answers GET_RESPONSE_BYTES bytes
 // (0: an empty 204, like Allot's impression beacon). WORKERS=N runs N node:cluster workers on one
 // port, as ALLOT_WORKERS does for Allot, so that both sides of a comparison use the same cores.
+// `GET /metrics` answers the event loop's delay since the last call (p99 and max, in seconds, named
+// as Allot's prom-client metrics, sampled every 10 ms as they are), so that a fixed-rate run can
+// show both servers' stalls side by side.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const workers = Number(process.env.WORKERS ?? 1);
 
@@ -26,7 +30,15 @@ if (workers > 1 && cluster.isPrimary) {
   const getBytes = Number(process.env.GET_RESPONSE_BYTES ?? 0);
   const getBody = Buffer.alloc(getBytes, 'x');
   const getStatus = getBytes === 0 ? 204 : 200;
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      const text = `nodejs_eventloop_lag_p99_seconds ${delay.percentile(99) / 1e9}\nnodejs_eventloop_lag_max_seconds ${delay.max / 1e9}\n`;
+      delay.reset();
+      res.end(text);
+      return;
+    }
     if (req.method === 'GET') {
       const q = req.url.indexOf('?');
       const token = q === -1 ? null : new URLSearchParams(req.url.slice(q + 1)).get('t');

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbedded, startFleet } from './lib/allot-deployment.mjs';
+import { eventLoopDelay } from './lib/event-loop-delay.mjs';
 import { runFixedRate } from './lib/fixed-rate.mjs';
 import { cpuSince, cpuSnapshot, ROOT, startProcess, stopAll, stopProcess } from './lib/processes.mjs';
 import { runTable, saturationNote, summaryTable } from './lib/report.mjs';
@@ -157,6 +158,7 @@ async function measure(server, pipeline, port, items, script) {
     });
     cpu = cpuSince(before, watched);
   } else {
+    await eventLoopDelay(port); // resets the server's histogram
     r = await runFixedRate(
       rateTool,
       { workDir: work, port, rate, durationSec: duration, connections, requests: items },
@@ -169,8 +171,10 @@ async function measure(server, pipeline, port, items, script) {
     );
   }
   const [serverSec, pipelineSec] = cpu.cpuSeconds;
+  const loop = rate === null ? {} : await eventLoopDelay(port);
   return {
     ...r,
+    ...loop,
     cpuUsPerReq: (serverSec * 1e6) / r.total,
     cpuPct: (serverSec / cpu.wallSeconds) * 100,
     ...(pipeline === null ? {} : { pipelineUsPerReq: (pipelineSec * 1e6) / r.total }),
