@@ -158,7 +158,9 @@ async function measure(server, pipeline, port, items, script) {
     });
     cpu = cpuSince(before, watched);
   } else {
-    await eventLoopDelay(port); // resets the server's histogram
+    // Resets the server's histogram. With node:cluster workers each scrape reaches one worker,
+    // not necessarily the one reset before, so the delay is only read from a single process.
+    if (workers === 1) await eventLoopDelay(port);
     r = await runFixedRate(
       rateTool,
       { workDir: work, port, rate, durationSec: duration, connections, requests: items },
@@ -171,7 +173,7 @@ async function measure(server, pipeline, port, items, script) {
     );
   }
   const [serverSec, pipelineSec] = cpu.cpuSeconds;
-  const loop = rate === null ? {} : await eventLoopDelay(port);
+  const loop = rate === null || workers > 1 ? {} : await eventLoopDelay(port);
   return {
     ...r,
     ...loop,

@@ -1,9 +1,10 @@
 // A server's event-loop delay over a run, from its `GET /metrics`: Allot's prom-client default
 // metrics (`allot_nodejs_eventloop_lag_p99_seconds`, `_max_seconds`: a `monitorEventLoopDelay`
 // sampled every 10 ms and reset at each scrape) or the hello-world's same-named lines. Scrape
-// once before a run to reset, once after to read. With node:cluster workers, the answering
-// process's only. The histogram holds the time between two samples, so an idle loop reads
-// 10 ms: what is returned is that time less the 10 ms, how late the loop came round.
+// once before a run to reset, once after to read: a single process's (with node:cluster
+// workers each scrape reaches one of them, so the benchmark does not read it there). The
+// histogram holds the time between two samples, so an idle loop reads 10 ms: what is returned
+// is that time less the 10 ms, how late the loop came round.
 
 const RESOLUTION_MS = 10;
 
