@@ -15,13 +15,13 @@ const line = (text, name) => {
   return m === null ? Number.NaN : Math.max(0, Number(m[1]) * 1000 - RESOLUTION_MS);
 };
 
-/** `{ p99Ms, maxMs }` since the previous call (NaN when the server does not say). */
+/** `{ loopP99Ms, loopMaxMs }` since the previous call (NaN when the server does not say). */
 export async function eventLoopDelay(port) {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     const text = await res.text();
-    return { p99Ms: line(text, 'p99'), maxMs: line(text, 'max') };
+    return { loopP99Ms: line(text, 'p99'), loopMaxMs: line(text, 'max') };
   } catch {
-    return { p99Ms: Number.NaN, maxMs: Number.NaN };
+    return { loopP99Ms: Number.NaN, loopMaxMs: Number.NaN };
   }
 }

@@ -44,7 +44,10 @@ function runColumns({ rate, fleet }) {
       { title: 'server CPU µs/req', cell: (x) => fmt(x.cpuUsPerReq, 1) },
       { title: 'non-2xx / errors / unanswered', cell: (x) => `${x.non2xx} / ${x.errors} / ${x.unanswered}` },
       { title: 'client CPU %', cell: (x) => fmt(x.clientCpuPct, 0) },
-      { title: 'event-loop delay p99 / max ms', cell: (x) => `${fmt(x.p99Ms, 1)} / ${fmt(x.maxMs, 1)}` },
+      {
+        title: 'event-loop delay p99 / max ms',
+        cell: (x) => `${fmt(x.loopP99Ms, 1)} / ${fmt(x.loopMaxMs, 1)}`,
+      },
       { title: 'CPU/req × hello', cell: (x) => (x.ratio === undefined ? '' : fmt(x.ratio, 2)) },
     );
   if (fleet)
@@ -79,8 +82,8 @@ export function summaryTable(rows, { rate, fleet }) {
       p99: m('p99'),
       cpuPct: m('cpuPct'),
       cpuUsPerReq: m('cpuUsPerReq'),
-      p99Ms: m('p99Ms'),
-      maxMs: m('maxMs'),
+      loopP99Ms: m('loopP99Ms'),
+      loopMaxMs: m('loopMaxMs'),
       pipelineUsPerReq: xs[0].pipelineUsPerReq === undefined ? undefined : m('pipelineUsPerReq'),
       ratio: xs[0].ratio === undefined ? undefined : m('ratio'),
     };
@@ -104,7 +107,10 @@ export function summaryTable(rows, { rate, fleet }) {
       { title: 'p99 ms', cell: (x) => fmt(x.p99, 2) },
       { title: 'server CPU % of one core', cell: (x) => fmt(x.cpuPct, 1) },
       { title: 'server CPU µs/req', cell: (x) => fmt(x.cpuUsPerReq, 1) },
-      { title: 'event-loop delay p99 / max ms', cell: (x) => `${fmt(x.p99Ms, 1)} / ${fmt(x.maxMs, 1)}` },
+      {
+        title: 'event-loop delay p99 / max ms',
+        cell: (x) => `${fmt(x.loopP99Ms, 1)} / ${fmt(x.loopMaxMs, 1)}`,
+      },
       { title: 'CPU/req × hello', cell: (x) => (x.ratio === undefined ? '' : fmt(x.ratio, 2)) },
     );
   if (fleet)
