@@ -40,6 +40,40 @@ describe('beacon tokens: the MAC is HMAC-SHA256 (checked against node:crypto cre
   }
 });
 
+describe('beacon tokens: the MAC equals createHmac for any claims', () => {
+  it('property: ids of any length and any characters', () => {
+    const s = createBeaconSigner(new Map([['k1', K1]]), 'k1');
+    fc.assert(
+      fc.property(
+        fc.record({
+          decisionId: fc.string({ maxLength: 1200, unit: 'binary', size: 'max' }),
+          placementId: fc.string({ maxLength: 40, unit: 'grapheme' }),
+          adId: fc.string({ maxLength: 300, unit: 'grapheme' }),
+          userId: fc.option(fc.string({ maxLength: 900, unit: 'binary', size: 'max' }), { nil: null }),
+          issuedAtSec: fc.integer({ min: 0, max: 4_000_000_000 }),
+        }),
+        (c) => {
+          const token = s.sign(c);
+          expect(token).toBe(forge('k1', K1, [c.decisionId, c.placementId, c.adId, c.userId, c.issuedAtSec]));
+          // Tokens over 2,048 characters are refused by verify as malformed (by design).
+          if (token.length <= 2048) expect(s.verify(token)).toEqual({ ok: true, claims: c });
+        },
+      ),
+      { seed: 7, numRuns: 400 },
+    );
+  });
+
+  it('a short token after a long one is signed from its own bytes only (no state between calls)', () => {
+    const s = createBeaconSigner(new Map([['k1', K1]]), 'k1');
+    const long = { ...claims, userId: 'u'.repeat(5000) };
+    expect(s.sign(long)).toBe(
+      forge('k1', K1, [long.decisionId, long.placementId, long.adId, long.userId, long.issuedAtSec]),
+    );
+    expect(s.sign(claims)).toBe(signer.sign(claims));
+    expect(s.verify(signer.sign(claims))).toEqual({ ok: true, claims });
+  });
+});
+
 describe('beacon tokens: round trip', () => {
   it('verifies its own token and returns the claims (with userId)', () => {
     const token = signer.sign(claims);
