@@ -264,6 +264,52 @@ describe('the Parquet writer thread', () => {
     await expect(writer.writeFiles(batch)).rejects.toThrow(/closed/);
   });
 
+  it('a batch larger than a part crosses in parts and is written as one batch', async () => {
+    const batch = events(0, 3000); // two hours
+    const whole = await startParquetWriterThread({ stagingDir: newDir('staging'), sliceEvents: 1_000_000 });
+    const parted = await startParquetWriterThread({ stagingDir: newDir('staging'), sliceEvents: 700 });
+    const one = await whole.writeFiles(batch);
+    const five = await parted.writeFiles(batch);
+    // The same files: one per hour, named after the whole batch's ids.
+    expect(five.map((f) => f.key).sort()).toEqual(one.map((f) => f.key).sort());
+    expect(five).toHaveLength(2);
+    const where = LOCATIONS.folder();
+    const store = where.open();
+    for (const f of five) await store.put(f.key, f.file);
+    expect(await counts(where, T, T + 2 * H)).toEqual(truth(batch));
+    await whole.close();
+    await parted.close();
+  });
+
+  it('parts of batches written at once do not mix', async () => {
+    const writer = await startParquetWriterThread({ stagingDir: newDir('staging'), sliceEvents: 250 });
+    const reference = await startParquetWriterThread({ stagingDir: newDir('staging') });
+    const a = events(0, 1500);
+    const b = events(1500, 3000);
+    const [fa, fb] = await Promise.all([writer.writeFiles(a), writer.writeFiles(b)]);
+    expect(fa.map((f) => f.key).sort()).toEqual((await reference.writeFiles(a)).map((f) => f.key).sort());
+    expect(fb.map((f) => f.key).sort()).toEqual((await reference.writeFiles(b)).map((f) => f.key).sort());
+    await writer.close();
+    await reference.close();
+  });
+
+  it('a thread lost in the middle of a batch fails that batch; the next write is whole', async () => {
+    const stagingDir = newDir('staging');
+    const writer = await startParquetWriterThread({ stagingDir, sliceEvents: 100 });
+    const batch = events(0, 3000);
+    const cut = writer.writeFiles(batch);
+    cut.catch(() => undefined);
+    await writer.terminate(); // after the part under way; the rest goes to a new thread
+    await expect(cut).rejects.toThrow(/out of order|stopped/);
+    const again = await writer.writeFiles(batch);
+    expect(readdirSync(stagingDir).sort()).toEqual(again.map((f) => basename(f.file)).sort());
+    const where = LOCATIONS.folder();
+    const store = where.open();
+    for (const f of again) await store.put(f.key, f.file);
+    expect(await counts(where, T, T + 2 * H)).toEqual(truth(batch));
+    await writer.close();
+  });
+
   it('a thread that cannot start says why', async () => {
     await expect(
       startParquetWriterThread({ stagingDir: newDir('staging'), duckdb: { memoryLimit: 'lots' } }),
