@@ -244,6 +244,14 @@ describe.each(VARIANTS)(
   },
 );
 
+/** Puts staged files into a fresh folder store and counts its events over the two hours. */
+async function countsOfStaged(files: ReadonlyArray<{ key: string; file: string }>) {
+  const where = LOCATIONS.folder();
+  const store = where.open();
+  for (const f of files) await store.put(f.key, f.file);
+  return counts(where, T, T + 2 * H);
+}
+
 describe('the Parquet writer thread', () => {
   it('a thread that stops between writes is replaced at the next write', async () => {
     const stagingDir = newDir('staging');
@@ -256,10 +264,7 @@ describe('the Parquet writer thread', () => {
 
     const again = await writer.writeFiles(batch);
     expect(again).toHaveLength(2);
-    const where = LOCATIONS.folder();
-    const store = where.open();
-    for (const f of again) await store.put(f.key, f.file);
-    expect(await counts(where, T, T + 2 * H)).toEqual(truth(batch));
+    expect(await countsOfStaged(again)).toEqual(truth(batch));
     await writer.close();
     await expect(writer.writeFiles(batch)).rejects.toThrow(/closed/);
   });
@@ -273,10 +278,7 @@ describe('the Parquet writer thread', () => {
     // The same files: one per hour, named after the whole batch's ids.
     expect(five.map((f) => f.key).sort()).toEqual(one.map((f) => f.key).sort());
     expect(five).toHaveLength(2);
-    const where = LOCATIONS.folder();
-    const store = where.open();
-    for (const f of five) await store.put(f.key, f.file);
-    expect(await counts(where, T, T + 2 * H)).toEqual(truth(batch));
+    expect(await countsOfStaged(five)).toEqual(truth(batch));
     await whole.close();
     await parted.close();
   });
@@ -303,10 +305,7 @@ describe('the Parquet writer thread', () => {
     await expect(cut).rejects.toThrow(/out of order|stopped/);
     const again = await writer.writeFiles(batch);
     expect(readdirSync(stagingDir).sort()).toEqual(again.map((f) => basename(f.file)).sort());
-    const where = LOCATIONS.folder();
-    const store = where.open();
-    for (const f of again) await store.put(f.key, f.file);
-    expect(await counts(where, T, T + 2 * H)).toEqual(truth(batch));
+    expect(await countsOfStaged(again)).toEqual(truth(batch));
     await writer.close();
   });
 
