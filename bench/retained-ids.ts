@@ -2,8 +2,9 @@
 // (`<decisionId>:i`, up to 2M for the token lifetime), so: a million event ids from
 // `crypto.randomUUID()` as is and from `newDecisionId` (src/decision/new-decision-id.ts) in a
 // Set; then a million event ids in the memory deduper (src/adapters/memory/memory-deduper.ts)
-// against a Map holding epoch-ms expiries (its earlier design). Prints µs per id, retained bytes
-// per id and the time of a full GC with them alive (docs/benchmarks.md). Each variant runs in a
+// against a Map holding epoch-ms expiries (its earlier design), and ids of another shape, which
+// it keeps as strings (as it kept every id before 2026-11-28). Prints µs per id, retained bytes
+// per id (V8 heap and typed arrays' memory) and the time of a full GC with them alive (docs/benchmarks.md). Each variant runs in a
 // child process of its own.
 //
 //   npx tsx --expose-gc bench/retained-ids.ts
@@ -31,11 +32,12 @@ const inSet =
 
 /** N event ids offered in batches of 100, one batch per 1 ms of the clock. */
 const inDeduper =
-  (d: { firstSeen(ids: string[], ttl: number, now: number): Promise<boolean[]> }) => async () => {
+  (d: { firstSeen(ids: string[], ttl: number, now: number): Promise<boolean[]> }, suffix = 'i') =>
+  async () => {
     let fresh = 0;
     const t = performance.now();
     for (let b = 0; b < N / BATCH; b++) {
-      const ids = Array.from({ length: BATCH }, () => `${newDecisionId()}:i`);
+      const ids = Array.from({ length: BATCH }, () => `${newDecisionId()}:${suffix}`);
       for (const first of await d.firstSeen(ids, TTL_MS, T0 + b)) if (first) fresh++;
     }
     return { kept: d, size: fresh, usPerId: ((performance.now() - t) * 1000) / N };
@@ -65,7 +67,10 @@ const VARIANTS: Record<string, Fill> = {
   'Set of ids from crypto.randomUUID': inSet(randomUUID),
   'Set of ids from newDecisionId': inSet(newDecisionId),
   'deduper, epoch-ms expiries (before)': inDeduper(epochMsDeduper()),
-  'memory deduper (whole seconds)': inDeduper(createMemoryDeduper()),
+  // Ids not shaped like Allot's event ids (here an uppercase type) take the Map of strings the
+  // deduper kept every id in before 2026-11-28.
+  'memory deduper, ids as strings in a Map (before)': inDeduper(createMemoryDeduper(), 'I'),
+  'memory deduper, event ids as numbers in typed arrays': inDeduper(createMemoryDeduper()),
 };
 
 async function measure(name: string): Promise<void> {
@@ -74,11 +79,13 @@ async function measure(name: string): Promise<void> {
   if (gc === undefined) throw new Error('run with --expose-gc');
   gc();
   gc();
-  const before = process.memoryUsage().heapUsed;
+  // The V8 heap and the typed arrays' backing stores (outside it).
+  const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const before = used();
   const { kept, size, usPerId } = await fill();
   gc();
   gc();
-  const bytes = (process.memoryUsage().heapUsed - before) / N;
+  const bytes = (used() - before) / N;
   const t = performance.now();
   gc();
   const gcMs = performance.now() - t;

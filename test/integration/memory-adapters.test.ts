@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryCounterStore } from '../../src/adapters/memory/memory-counter-store.js';
 import { createMemoryDeduper } from '../../src/adapters/memory/memory-deduper.js';
@@ -11,6 +13,85 @@ describeEventBusConformance('memory', async () =>
 );
 describeCounterStoreConformance('memory', async () => createMemoryCounterStore());
 describeDeduperConformance('memory', async () => createMemoryDeduper());
+
+/** A distinct Allot event id (`<uuid>:i`, what the deduper keeps as numbers) per string. */
+const asEventId = (s: string): string => {
+  const h = createHash('sha256').update(s).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}:i`;
+};
+describeDeduperConformance('memory, event ids', async () => {
+  const d = createMemoryDeduper();
+  return { firstSeen: (ids, ttlMs, nowMs) => d.firstSeen(ids.map(asEventId), ttlMs, nowMs) };
+});
+
+/** The memory deduper's contract as a model: ids in a Map, a queue in remembering order. */
+function dedupModel(maxEntries: number) {
+  const seen = new Map<string, number>();
+  const queue: Array<[string, number]> = [];
+  let base = Number.NaN;
+  let evicted = 0;
+  return {
+    firstSeen(ids: readonly string[], ttlMs: number, nowMs: number): boolean[] {
+      if (Number.isNaN(base)) base = nowMs;
+      const now = (nowMs - base) / 1000;
+      const expiry = Math.ceil((nowMs + ttlMs - base) / 1000);
+      while (queue.length > 0 && (queue[0]![1] <= now || seen.size > maxEntries)) {
+        const [id, e] = queue.shift()!;
+        if (seen.get(id) !== e) continue;
+        seen.delete(id);
+        if (e > now) evicted++;
+      }
+      return ids.map((id) => {
+        const known = seen.get(id);
+        if (known !== undefined && known > now) return false;
+        seen.set(id, expiry);
+        queue.push([id, expiry]);
+        return true;
+      });
+    },
+    size: () => seen.size,
+    evicted: () => evicted,
+  };
+}
+
+describe('memory deduper against its model', () => {
+  it('answers, sizes and evicts as the model does, for event ids and other ids mixed', async () => {
+    // A small pool, so ids repeat: event ids (kept as numbers), the same in uppercase and
+    // without a type (kept as strings), and short strings.
+    const pool = Array.from({ length: 24 }, (_, i) => asEventId(String(i)));
+    pool.push(
+      ...pool.slice(0, 6).map((id) => id.toUpperCase()),
+      ...pool.slice(0, 4).map((id) => id.slice(0, 36)),
+    );
+    pool.push('a', 'b', 'c', 'e1');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(
+          fc.tuple(
+            fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { maxLength: 12 }),
+            fc.integer({ min: 0, max: 2500 }), // ms since the last call
+            fc.constantFrom(0, 500, 1000, 3000),
+          ),
+          { maxLength: 40 },
+        ),
+        async (maxEntries, calls) => {
+          const d = createMemoryDeduper({ maxEntries });
+          const m = dedupModel(maxEntries);
+          let t = 1_780_000_000_000;
+          for (const [picks, dt, ttl] of calls) {
+            t += dt;
+            const ids = picks.map((i) => pool[i]!);
+            expect(await d.firstSeen(ids, ttl, t)).toEqual(m.firstSeen(ids, ttl, t));
+            expect(d.size()).toBe(m.size());
+            expect(d.evicted()).toBe(m.evicted());
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
 
 describe('memory adapters: bounds', () => {
   it('the counter store drops buckets older than its retention', async () => {
