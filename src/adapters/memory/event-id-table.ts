@@ -1,7 +1,11 @@
 /** Slots of a new table (a power of two). */
 const INITIAL_SLOTS = 1 << 16;
 
-/** Mixes a key into a 32-bit hash (the words of a random UUID are random, but not all of them). */
+/**
+ * Mixes a key into a 32-bit hash (the words of a random UUID are random, but not all of their
+ * bits). Keys are decision ids the server made (beacons carry them signed), so no client can
+ * pick ids that collide.
+ */
 function hash(w0: number, w1: number, w2: number, w3: number, tag: number): number {
   let h = Math.imul(w0, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w2, 0xc2b2ae35);
   h ^= Math.imul(w3 ^ tag, 0x27d4eb2f);
