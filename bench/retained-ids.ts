@@ -4,8 +4,8 @@
 // Set; then a million event ids in the memory deduper (src/adapters/memory/memory-deduper.ts)
 // against a Map holding epoch-ms expiries (its earlier design), and ids of another shape, which
 // it keeps as strings (as it kept every id before 2026-11-28). Prints µs per id, retained bytes
-// per id (V8 heap and typed arrays' memory) and the time of a full GC with them alive (docs/benchmarks.md). Each variant runs in a
-// child process of its own.
+// per id (V8 heap and typed arrays' memory) and the time of a full GC with them alive
+// (docs/benchmarks.md). Each variant runs in a child process of its own.
 //
 //   npx tsx --expose-gc bench/retained-ids.ts
 import { execFileSync } from 'node:child_process';

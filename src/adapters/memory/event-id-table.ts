@@ -119,5 +119,3 @@ export function createEventIdTable(initialSlots = INITIAL_SLOTS) {
     },
   };
 }
-
-export type EventIdTable = ReturnType<typeof createEventIdTable>;
