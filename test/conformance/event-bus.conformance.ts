@@ -113,10 +113,10 @@ export function describeEventBusConformance(name: string, create: () => Promise<
       const gate = new Promise<void>((r) => {
         release = r;
       });
-      let n = 0;
+      const ids = new Set<string>();
       bus.subscribe('slow', async (batch) => {
         await gate;
-        n += batch.length;
+        for (const e of batch) ids.add(e.id);
       });
       const publishes = Array.from({ length: 30 }, (_, k) =>
         bus.publish(sampleEvents(k * 10_000, (k + 1) * 10_000, { withUsers: true })),
@@ -140,7 +140,9 @@ export function describeEventBusConformance(name: string, create: () => Promise<
       release();
       await Promise.all(publishes);
       await bus.close();
-      expect(n).toBe(300_000);
+      // Every event arrives (at least once: a broker may redeliver what sat gated past its ack
+      // wait on a loaded machine — 354 of 300,000 once in CI — which consumers drop by id).
+      expect(ids.size).toBe(300_000);
       // 300K events through a remote broker after up to 15 s of stall detection: ~3 s alone, but
       // it ran out of vitest's default 30 s once beside the rest of the suite on the 2-core CI
       // machine. A bound against a hang, not a speed check.
